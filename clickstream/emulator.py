@@ -23,7 +23,7 @@ DEFAULT_REGION = "us-east-1"
 #: to the emulator. Credentials are fake by design: nothing here can reach a real account.
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",  # noqa: S105 - emulator credential, not a secret
+    "AWS_SECRET_ACCESS_KEY": "test",  # emulator credential, not a secret
     "AWS_DEFAULT_REGION": DEFAULT_REGION,
     "AWS_REGION": DEFAULT_REGION,
 }

@@ -1,0 +1,97 @@
+# Clickstream analytics platform: one entry point for set-up, tests, deploys and the demo.
+# `make help` lists the targets. Everything runs from the virtualenv that `make setup` makes.
+
+SHELL        := /bin/bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON3      ?= python3
+VENV         ?= .venv
+CHECKOV_VENV ?= .venv-checkov
+PY           := $(VENV)/bin/python
+PYTEST       := $(PY) -m pytest
+ENV          ?=
+PYTEST_ARGS  ?=
+TF_DIRS      := modules envs tests
+
+.PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
+        test-browser lint fmt build plan apply destroy security bench demo clean _venv
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# --- set-up -------------------------------------------------------------------------------------
+setup: system-deps _venv check ## create .venv (+ .venv-checkov), install pinned deps, check tools
+
+system-deps: ## install missing system packages (PostgreSQL 15, Chromium, Node.js) when root
+	@bash scripts/install_system_deps.sh
+
+_venv:
+	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check "pip==25.3"
+	@echo "installing the project and its pinned dependencies into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e . --group dev
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON3) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check "pip==25.3"
+	@echo "installing checkov into $(CHECKOV_VENV) (its pins conflict with moto's boto3) ..."
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --group security
+
+check: ## say exactly which required tool is missing and how to get it
+	@$(PY) -m clickstream.prereqs
+
+# --- tests --------------------------------------------------------------------------------------
+test: _require_venv ## every test layer (harness, unit, plan, policy, e2e, browser)
+	$(PYTEST) -m "not bench" $(PYTEST_ARGS)
+
+test-harness: _require_venv ## tests of the harness itself
+	$(PYTEST) -m harness $(PYTEST_ARGS)
+test-unit: _require_venv ## unit tests
+	$(PYTEST) -m unit $(PYTEST_ARGS)
+test-plan: _require_venv ## terraform plan tests against YAML inventories
+	$(PYTEST) -m plan $(PYTEST_ARGS)
+test-policy: _require_venv ## checkov and custom policy checks
+	$(PYTEST) -m policy $(PYTEST_ARGS)
+test-e2e: _require_venv ## applies to the emulator, loads a real PostgreSQL
+	$(PYTEST) -m e2e $(PYTEST_ARGS)
+test-browser: _require_venv ## Playwright + system Chromium
+	$(PYTEST) -m browser $(PYTEST_ARGS)
+
+.PHONY: _require_venv
+_require_venv:
+	@test -x $(PY) || { echo "no $(VENV): run 'make setup' first" >&2; exit 2; }
+
+# --- quality ------------------------------------------------------------------------------------
+lint: _require_venv ## ruff, terraform fmt -check, terraform validate of every module and env
+	$(VENV)/bin/ruff check .
+	$(PY) -m clickstream.deploy fmt --check
+	$(PY) -m clickstream.deploy validate
+
+fmt: _require_venv ## format Python and Terraform
+	$(VENV)/bin/ruff check --fix . || true
+	$(PY) -m clickstream.deploy fmt
+
+# --- build and deploy ---------------------------------------------------------------------------
+build: _require_venv ## deterministic Lambda zips in build/lambda/
+	$(PY) -m clickstream.build
+
+plan: _require_venv ## terraform plan of envs/$(ENV) (dev, prod or local)
+	$(PY) -m clickstream.deploy plan --env "$(ENV)"
+apply: _require_venv ## terraform apply of envs/$(ENV)
+	$(PY) -m clickstream.deploy apply --env "$(ENV)"
+destroy: _require_venv ## terraform destroy of envs/$(ENV)
+	$(PY) -m clickstream.deploy destroy --env "$(ENV)"
+
+security: _require_venv ## checkov reports in reports/ (junit, sarif, security.md)
+	@test -f .checkov.yaml || { echo "security gate not built yet (issue 7: .checkov.yaml and reports)" >&2; exit 2; }
+	$(PY) -m clickstream.security
+
+bench: _require_venv ## benchmarks -> reports/bench.json
+	$(PY) -m clickstream.bench $(BENCH_ARGS)
+
+demo: _require_venv ## the whole platform on this machine (Ctrl-C stops it)
+	@test -f clickstream/demo.py || { echo "make demo not built yet (issue 9)" >&2; exit 2; }
+	$(PY) -m clickstream.demo
+
+clean: ## remove build output, caches and reports (keeps .venv)
+	rm -rf build .cache reports/*.json reports/*.xml reports/*.sarif reports/*.md .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path "./.venv*" -exec rm -rf {} +

@@ -1,0 +1,127 @@
+"""`make plan|apply|destroy ENV=...`, `make lint` and `make fmt` for the Terraform code.
+
+The same CLI config the tests use (offline provider mirror, plugin cache) applies here, so a
+deploy on a machine without internet behaves like CI. ``dev`` and ``prod`` run in place
+against real AWS with their S3 backend; ``local`` targets the emulator in AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from clickstream import REPO_ROOT
+from clickstream.terraform import Terraform, TerraformError, base_env, terraform_binary
+
+ENVS = ("dev", "prod", "local")
+FMT_DIRS = ("modules", "envs", "tests")
+
+
+class DeployError(RuntimeError):
+    """Bad input (unknown env, env not built yet, missing tool) with a message for the user."""
+
+
+def check_env_name(name: str) -> None:
+    if name not in ENVS:
+        raise DeployError(
+            f"unknown environment {name!r}: ENV must be one of {', '.join(ENVS)} "
+            "(for example `make plan ENV=dev`)"
+        )
+
+
+def env_dir(name: str) -> Path:
+    check_env_name(name)
+    path = REPO_ROOT / "envs" / name
+    if not any(path.glob("*.tf")):
+        raise DeployError(f"envs/{name} is not built yet (issue 6: environments)")
+    return path
+
+
+def terraform_roots() -> list[Path]:
+    """Every module, module example and env that holds Terraform code."""
+    roots: list[Path] = []
+    for pattern in ("modules/*", "modules/*/examples/*", "envs/*"):
+        roots += [p for p in sorted(REPO_ROOT.glob(pattern)) if p.is_dir() and any(p.glob("*.tf"))]
+    return roots
+
+
+def cmd_fmt(check: bool) -> int:
+    dirs = [d for d in FMT_DIRS if (REPO_ROOT / d).is_dir()]
+    args = [terraform_binary(), "fmt", "-recursive"] + (["-check", "-diff"] if check else [])
+    rc = 0
+    for d in dirs:
+        rc |= subprocess.run([*args, d], cwd=REPO_ROOT, env=base_env()).returncode
+    if rc and check:
+        print("terraform fmt found unformatted files: run `make fmt`", file=sys.stderr)
+    return rc
+
+
+def cmd_validate() -> int:
+    roots = terraform_roots()
+    if not roots:
+        print("no Terraform roots yet", file=sys.stderr)
+        return 0
+    failed = 0
+    for i, root in enumerate(roots, 1):
+        rel = root.relative_to(REPO_ROOT)
+        try:
+            with Terraform(root) as tf:
+                tf.validate()
+            print(f"[{i}/{len(roots)}] valid    {rel}")
+        except TerraformError as exc:
+            failed += 1
+            print(f"[{i}/{len(roots)}] INVALID  {rel}\n{exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_lifecycle(action: str, env: str) -> int:
+    check_env_name(env)
+    binary = terraform_binary()
+    path = env_dir(env)
+    tf_env = base_env()
+    if env == "local" and not tf_env.get("AWS_ENDPOINT_URL"):
+        raise DeployError(
+            "ENV=local targets the AWS emulator: set AWS_ENDPOINT_URL (e.g. the endpoint "
+            "`make demo` prints) or run `make demo`, which applies envs/local itself"
+        )
+    init = [binary, "init", "-input=false"]
+    backend_cfg = path / "backend.hcl"
+    if backend_cfg.exists():
+        init.append(f"-backend-config={backend_cfg.name}")
+    subprocess.run(init, cwd=path, env=tf_env, check=True)
+    var_args = [f"-var-file={f.name}" for f in sorted(path.glob("*.tfvars"))]
+    if action == "plan":
+        cmd = [binary, "plan", "-input=false", *var_args]
+    else:
+        cmd = [binary, action, "-input=false", *var_args]
+    return subprocess.run(cmd, cwd=path, env=tf_env).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fmt", help="terraform fmt -recursive")
+    f.add_argument("--check", action="store_true")
+    sub.add_parser("validate", help="terraform validate of every module, example and env")
+    for action in ("plan", "apply", "destroy"):
+        p = sub.add_parser(action, help=f"terraform {action} of one environment")
+        p.add_argument("--env", required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "fmt":
+            return cmd_fmt(args.check)
+        if args.cmd == "validate":
+            return cmd_validate()
+        return cmd_lifecycle(args.cmd, args.env)
+    except (DeployError, TerraformError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: `{' '.join(map(str, exc.cmd))}` failed (exit {exc.returncode})", file=sys.stderr)
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
