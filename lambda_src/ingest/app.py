@@ -1,0 +1,233 @@
+"""Routing, validation flow and HTTP responses for API Gateway HTTP API payload format 2.0.
+
+Status codes (the contract in ARCHITECTURE.md section 4):
+
+* 200 ``{"accepted": n, "rejected": [{"index": i, "reason": "..."}]}`` - also when every
+  event was rejected: the request itself was fine, and the rejects are stored;
+* 400 body not JSON / not the envelope / bad base64 or gzip; 403 unknown ``app_id``;
+* 413 body (raw or decompressed) over ``MAX_BODY_BYTES``, or more than
+  ``MAX_EVENTS_PER_REQUEST`` events (a client can split the batch and resend, which a 400
+  would not tell it);
+* 404 other paths, 405 other methods on ``/v1/events``, 204 for a CORS preflight;
+* 503 only when S3 refuses the write (logged at ERROR): the client should retry, and the
+  event ids make the retry idempotent downstream. 500 only for a bug, logged with a trace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from common.jsonlog import get_logger
+
+from ingest.body import BodyError, decode
+from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, rfc3339_ms
+from ingest.settings import Settings
+from ingest.storage import S3Writer, StorageError, jsonl_gz, object_key
+from ingest.validation import Validators
+
+EVENTS_PATH = "/v1/events"
+ALLOWED_METHODS = "POST, OPTIONS"
+log = get_logger("ingest")
+
+
+@dataclass
+class Response:
+    """An HTTP response in the payload 2.0 shape."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        headers = {"content-type": "application/json", **(self.headers or {})}
+        out: dict[str, Any] = {"statusCode": self.status, "headers": headers}
+        out["body"] = orjson.dumps(self.body).decode() if self.body is not None else ""
+        return out
+
+
+def _error(status: int, message: str, **extra: Any) -> Response:
+    return Response(status, {"error": message, **extra})
+
+
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    """Request headers with lower-case names (payload 2.0 already lower-cases them)."""
+    raw = event.get("headers")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k).lower(): v for k, v in raw.items() if isinstance(v, str)}
+
+
+def _route(event: Mapping[str, Any]) -> tuple[str, str]:
+    """(method, path) with a named stage's prefix removed from the path."""
+    ctx = event.get("requestContext")
+    ctx = ctx if isinstance(ctx, dict) else {}
+    http = ctx.get("http")
+    http = http if isinstance(http, dict) else {}
+    method = http.get("method") or event.get("httpMethod") or ""
+    path = event.get("rawPath") or http.get("path") or ""
+    method = method.upper() if isinstance(method, str) else ""
+    path = path if isinstance(path, str) else ""
+    stage = ctx.get("stage")
+    if isinstance(stage, str) and stage not in ("", "$default") and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1 :]
+    return method, path
+
+
+def _has_nul(value: Any) -> bool:
+    """True if any string (key or value) inside ``value`` contains U+0000.
+
+    PostgreSQL text cannot store NUL, so such an event would poison the warehouse load; it is
+    rejected here instead. Only called when the raw body contains the escape at all.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class IngestApp:
+    """One configured ingest endpoint; reuse it across invocations (validators compile once)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        s3_client: Any,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.validators = Validators(settings.max_events)
+        self.writer = S3Writer(s3_client, settings.raw_bucket, settings.kms_key_arn)
+        self.clock = clock
+
+    # -- entry point ----------------------------------------------------------------------------
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Answer one API Gateway event; never raises."""
+        started = time.perf_counter()
+        fields: dict[str, Any] = {}
+        try:
+            if not isinstance(event, dict):
+                response = _error(400, "not an HTTP API event")
+            else:
+                response = self._dispatch(event, context, fields)
+        except Exception:  # a bug, not bad input: log it with the trace, answer 500
+            log.exception("unhandled error", extra={"fields": fields})
+            response = _error(500, "internal error")
+        if isinstance(event, dict):
+            response.headers = {**self._cors(_headers(event)), **(response.headers or {})}
+        fields.update(status=response.status, duration_ms=round((time.perf_counter() - started) * 1000, 3))
+        log.info("request", extra={"fields": fields})
+        return response.to_api()
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _cors(self, headers: Mapping[str, str]) -> dict[str, str]:
+        origin = headers.get("origin")
+        if origin and origin in self.settings.cors_allow_origins:
+            return {"access-control-allow-origin": origin, "vary": "Origin"}
+        return {}
+
+    def _dispatch(self, event: dict[str, Any], context: Any, fields: dict[str, Any]) -> Response:
+        method, path = _route(event)
+        fields.update(method=method[:16], path=path[:128])
+        if path != EVENTS_PATH:
+            return _error(404, "not found")
+        if method == "OPTIONS":
+            return Response(204, None, {
+                "access-control-allow-methods": ALLOWED_METHODS,
+                "access-control-allow-headers": "content-type, content-encoding",
+                "access-control-max-age": "600",
+            })
+        if method != "POST":
+            return Response(405, {"error": "method not allowed"}, {"allow": ALLOWED_METHODS})
+        return self._ingest(event, context, fields)
+
+    def _ingest(self, event: dict[str, Any], context: Any, fields: dict[str, Any]) -> Response:
+        s = self.settings
+        headers = _headers(event)
+        ctx = event.get("requestContext") if isinstance(event.get("requestContext"), dict) else {}
+        http = ctx.get("http") if isinstance(ctx.get("http"), dict) else {}
+        request_id = ctx.get("requestId") or getattr(context, "aws_request_id", None) or "unknown"
+        request_id = str(request_id)[:128]
+        fields["request_id"] = request_id
+        try:
+            body, maybe_nul = decode(
+                event.get("body"),
+                is_base64=event.get("isBase64Encoded") is True,
+                content_encoding=headers.get("content-encoding"),
+                max_bytes=s.max_body_bytes,
+            )
+        except BodyError as exc:
+            fields["reason"] = exc.reason
+            return _error(exc.status, exc.reason)
+        problem = self.validators.envelope_error(body)
+        if problem is not None:
+            fields["reason"] = problem
+            return _error(400, f"invalid envelope: {problem}")
+        app_id: str = body["app_id"]
+        if app_id not in s.allowed_app_ids:
+            fields["reason"] = "unknown app_id"
+            return _error(403, "unknown app_id")
+        fields["app_id"] = app_id
+        events: list[Any] = body["events"]
+        if len(events) > s.max_events:
+            reason = f"more than {s.max_events} events in one request"
+            fields["reason"] = reason
+            return _error(413, reason)
+
+        received = self.clock()
+        received_at = rfc3339_ms(received)
+        extra = enrichment(
+            app_id=app_id,
+            sent_at=body["sent_at"],
+            received_at=received_at,
+            request_id=request_id,
+            ip_anon=anonymise_ip(http.get("sourceIp")),
+            user_agent=clean_user_agent(http.get("userAgent") or headers.get("user-agent")),
+        )
+        accepted: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        check = self.validators.event_error
+        for i, ev in enumerate(events):
+            reason = check(ev)
+            if reason is None and maybe_nul and _has_nul(ev):
+                reason = "strings must not contain the NUL character (\\u0000)"
+            if reason is None:
+                eid = ev["event_id"].lower()
+                if eid in seen:
+                    reason = "duplicate event_id in this request"
+                else:
+                    seen.add(eid)
+                    accepted.append({**ev, **extra})
+                    continue
+            rejected.append({"index": i, "reason": reason})
+
+        try:
+            if rejected:
+                rows = [
+                    {**r, "payload": events[r["index"]], "app_id": app_id,
+                     "request_id": request_id, "received_at": received_at}
+                    for r in rejected
+                ]
+                key = object_key(s.raw_prefix, received, rejected=True)
+                self.writer.put(key, jsonl_gz(rows), count=len(rows))
+            if accepted:
+                key = object_key(s.raw_prefix, received)
+                self.writer.put(key, jsonl_gz(accepted), count=len(accepted))
+                fields["key"] = key
+        except StorageError as exc:
+            log.error(
+                "raw bucket write failed",
+                extra={"fields": {**fields, "error": str(exc), "bucket": s.raw_bucket}},
+            )
+            return _error(503, "storage unavailable, retry later")
+        fields.update(accepted=len(accepted), rejected=len(rejected))
+        return Response(200, {"accepted": len(accepted), "rejected": rejected})

@@ -1,0 +1,60 @@
+"""Server-side enrichment: received_at, request id, anonymised IP and user agent.
+
+IP anonymisation is **truncation**: IPv4 keeps its /24 (``203.0.113.57`` ->
+``203.0.113.0``), IPv6 its /48 (``2001:db8:85a3:8d3:...`` -> ``2001:db8:85a3::``), and an
+IPv4-mapped IPv6 address is treated as the IPv4 it carries. Why truncation and not a salted
+hash: it is irreversible without a secret to manage or rotate, it still allows coarse
+geolocation and bot filtering by network, and the same rule is what GA4 and Matomo ship.
+A salted hash would keep per-device linkability, which is the thing to avoid. The address
+comes from the API Gateway ``requestContext.http.sourceIp`` (the TCP peer as API Gateway saw
+it), never from a client-supplied ``X-Forwarded-For``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+
+MAX_USER_AGENT_CHARS = 512
+
+
+def anonymise_ip(raw: object) -> str | None:
+    """The /24 (IPv4) or /48 (IPv6) network address of ``raw``, or None if it is not an IP."""
+    if not isinstance(raw, str) or not raw or len(raw) > 64:
+        return None
+    try:
+        ip = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+def clean_user_agent(raw: object) -> str | None:
+    """The user agent, bounded in length; None when absent or not a string."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    return raw[:MAX_USER_AGENT_CHARS]
+
+
+def rfc3339_ms(ts: datetime) -> str:
+    """``2026-11-22T04:31:00.123Z``: UTC, millisecond precision, ``Z`` suffix."""
+    ts = ts.astimezone(UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def enrichment(
+    *, app_id: str, sent_at: str, received_at: str, request_id: str, ip_anon: str | None,
+    user_agent: str | None,
+) -> dict[str, object]:
+    """The keys added at the top level of every accepted event (the lake contract)."""
+    return {
+        "app_id": app_id,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "request_id": request_id,
+        "ip_anon": ip_anon,
+        "user_agent": user_agent,
+    }
