@@ -1,0 +1,110 @@
+"""ETL settings from the environment (ARCHITECTURE section 4).
+
+Everything tunable has a default that suits the Lambda; tests and the benchmark pass a
+:class:`Settings` directly instead of going through the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+
+class ConfigError(ValueError):
+    """The environment is missing or has a malformed setting."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one ETL run needs to know."""
+
+    raw_bucket: str
+    raw_prefix: str = "events/v1/"
+    dw_dsn: str | None = None
+    dw_host: str | None = None
+    dw_port: int = 5432
+    dw_name: str | None = None
+    dw_user: str | None = None
+    dw_password_param: str | None = None
+    dw_sslmode: str = "prefer"
+    connect_timeout_s: int = 10
+    #: Days before the watermark that are listed again for late-arriving objects.
+    lookback_days: int = 2
+    #: Day to start from when the warehouse has no watermark yet (else: discovered).
+    start_date: date | None = None
+    #: Failed objects are retried by later runs until they have failed this many times.
+    max_attempts: int = 3
+    #: Stop taking new work when less than this much Lambda time is left.
+    safety_ms: int = 60_000
+    max_object_bytes: int = 64 * 1024 * 1024
+    max_decompressed_bytes: int = 256 * 1024 * 1024
+    max_line_bytes: int = 256 * 1024
+    batch_max_events: int = 50_000
+    batch_max_files: int = 500
+    workers: int = 8
+    #: Events older than received_at minus this are rejected (a broken client clock).
+    max_late_days: int = 30
+    #: Events newer than received_at plus this are rejected.
+    max_future_minutes: int = 24 * 60
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        bucket = env.get("RAW_BUCKET", "").strip()
+        if not bucket:
+            raise ConfigError("RAW_BUCKET is not set")
+        prefix = env.get("RAW_PREFIX", "events/v1/").strip()
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        dsn = env.get("DW_DSN", "").strip() or None
+        if not dsn:
+            missing = [n for n in ("DW_HOST", "DW_NAME", "DW_USER", "DW_PASSWORD_PARAM")
+                       if not env.get(n, "").strip()]
+            if missing:
+                raise ConfigError(
+                    "set DW_DSN, or DW_HOST, DW_NAME, DW_USER and DW_PASSWORD_PARAM "
+                    f"(missing: {', '.join(missing)})"
+                )
+        start = env.get("ETL_START_DATE", "").strip()
+        try:
+            start_date = date.fromisoformat(start) if start else None
+        except ValueError as exc:
+            raise ConfigError(f"ETL_START_DATE must be YYYY-MM-DD, got {start!r}") from exc
+        return cls(
+            raw_bucket=bucket,
+            raw_prefix=prefix,
+            dw_dsn=dsn,
+            dw_host=env.get("DW_HOST") or None,
+            dw_port=_int(env, "DW_PORT", 5432, 1),
+            dw_name=env.get("DW_NAME") or None,
+            dw_user=env.get("DW_USER") or None,
+            dw_password_param=env.get("DW_PASSWORD_PARAM") or None,
+            dw_sslmode=env.get("DW_SSLMODE", "prefer") or "prefer",
+            lookback_days=_int(env, "ETL_LOOKBACK_DAYS", 2),
+            start_date=start_date,
+            max_attempts=_int(env, "ETL_MAX_ATTEMPTS", 3, 1),
+            safety_ms=_int(env, "ETL_SAFETY_MS", 60_000),
+            max_object_bytes=_int(env, "ETL_MAX_OBJECT_BYTES", 64 * 1024 * 1024, 1),
+            max_decompressed_bytes=_int(env, "ETL_MAX_DECOMPRESSED_BYTES", 256 * 1024 * 1024, 1),
+            max_line_bytes=_int(env, "ETL_MAX_LINE_BYTES", 256 * 1024, 1024),
+            batch_max_events=_int(env, "ETL_BATCH_MAX_EVENTS", 50_000, 1),
+            batch_max_files=_int(env, "ETL_BATCH_MAX_FILES", 500, 1),
+            workers=_int(env, "ETL_WORKERS", 8, 1),
+            max_late_days=_int(env, "ETL_MAX_LATE_DAYS", 30, 1),
+        )

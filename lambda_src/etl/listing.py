@@ -1,0 +1,82 @@
+"""Find raw objects to load without ever listing the whole bucket.
+
+Keys are ``{prefix}dt=YYYY-MM-DD/hr=HH/<epoch_ms>-<uuid4>.jsonl.gz`` (accepted events) and
+``{prefix}rejected/dt=.../...`` (ingest-time rejects), where dt is the *received* day. A run
+lists only the day prefixes from the watermark minus a look-back window up to tomorrow
+(UTC, for clock skew), and compares with the manifest rows of those days. With no watermark
+yet, the existing ``dt=`` prefixes are discovered with a delimiter listing (one entry per
+day, not per object).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+KINDS = ("events", "rejected")
+_KEY_TAIL = re.compile(
+    r"hr=([01]\d|2[0-3])/\d{1,16}-"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl\.gz"
+)
+_DT = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/$")
+
+
+@dataclass(frozen=True)
+class RawObject:
+    """One listed object."""
+
+    key: str
+    kind: str
+    dt: date
+    etag: str | None
+    size: int
+
+
+def day_prefix(raw_prefix: str, kind: str, day: date) -> str:
+    """The S3 prefix holding one received day of one kind."""
+    middle = "rejected/" if kind == "rejected" else ""
+    return f"{raw_prefix}{middle}dt={day.isoformat()}/"
+
+
+def list_day(s3, bucket: str, raw_prefix: str, kind: str, day: date) -> Iterator[RawObject]:
+    """Every well-formed object key of one day and kind, in key (= arrival) order."""
+    prefix = day_prefix(raw_prefix, kind, day)
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if not _KEY_TAIL.fullmatch(key[len(prefix):]):
+                continue  # not written by the ingest contract (a stray upload): ignored
+            yield RawObject(key=key, kind=kind, dt=day, etag=(obj.get("ETag") or "").strip('"') or None,
+                            size=int(obj.get("Size", 0)))
+
+
+def discover_first_day(s3, bucket: str, raw_prefix: str) -> date | None:
+    """Earliest ``dt=`` day under either kind, from delimiter listings (prefixes only)."""
+    found: list[date] = []
+    paginator = s3.get_paginator("list_objects_v2")
+    for kind in KINDS:
+        base = raw_prefix + ("rejected/" if kind == "rejected" else "")
+        for page in paginator.paginate(Bucket=bucket, Prefix=base + "dt=", Delimiter="/"):
+            for cp in page.get("CommonPrefixes", []):
+                m = _DT.search(cp["Prefix"])
+                if m:
+                    try:
+                        found.append(date.fromisoformat(m.group(1)))
+                    except ValueError:
+                        continue
+    return min(found) if found else None
+
+
+def days_to_list(watermark: date | None, first_day: date | None, lookback_days: int, today: date) -> list[date]:
+    """Days to list: (watermark - lookback) .. tomorrow, or from the first day found."""
+    if watermark is not None:
+        start = watermark - timedelta(days=lookback_days)
+    elif first_day is not None:
+        start = first_day
+    else:
+        return []
+    end = today + timedelta(days=1)
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
