@@ -41,8 +41,10 @@ resource "aws_vpc" "this" {
 # The default security group is left with no rules at all, so anything launched without an
 # explicit group can neither send nor receive.
 resource "aws_default_security_group" "this" {
-  vpc_id = aws_vpc.this.id
-  tags   = merge(var.tags, { Name = "${var.name}-default-closed" })
+  vpc_id  = aws_vpc.this.id
+  ingress = []
+  egress  = []
+  tags    = merge(var.tags, { Name = "${var.name}-default-closed" })
 }
 
 # The default NACL keeps no rules (deny all). Every subnet of this module is associated with

@@ -1,0 +1,222 @@
+"""Plan tests of modules/network: the private network has no way out but the public tier.
+
+The plan is rendered against the emulator (data sources for account and region answer there)
+and compared with committed YAML inventories; the validation cases prove that a wrong input
+stops at plan time with a message saying what is expected, not deep inside an apply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clickstream import REPO_ROOT
+from clickstream.emulator import Emulator
+from clickstream.terraform import Terraform
+from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type
+
+pytestmark = pytest.mark.plan
+
+INVENTORIES = Path(__file__).parent / "inventories"
+EXAMPLE = REPO_ROOT / "modules" / "network" / "examples" / "basic"
+
+
+@pytest.fixture(scope="module")
+def network_root(emulator: Emulator) -> Iterator[Terraform]:
+    """One initialised copy of the example for every plan in this file.
+
+    Module scope rather than the function-scoped ``terraform`` fixture: ``init`` dominates a
+    plan's time and the validation cases differ only in their variables.
+    """
+    with Terraform(EXAMPLE, emulator_env=emulator.env) as tf:
+        yield tf
+
+
+@pytest.fixture(scope="module")
+def basic_plan(network_root: Terraform) -> dict:
+    return network_root.plan()
+
+
+def test_basic_plan_matches_inventory(basic_plan: dict) -> None:
+    assert_inventory(basic_plan, INVENTORIES / "network_basic.yaml")
+
+
+def test_outputs_carry_the_computed_layout(basic_plan: dict) -> None:
+    """Outputs are partly unknown before apply, so read their known parts from output_changes."""
+    out = basic_plan["output_changes"]["network"]["after"]
+    assert out["vpc_cidr"] == "10.20.0.0/16"
+    assert out["private_subnet_cidrs"] == ["10.20.64.0/24", "10.20.65.0/24"]
+    assert len(out["isolated_route_table_ids"]) == 2  # one per private subnet
+    assert out["flow_log_group_name"] == "/vpc/clickstream-dev/flow-logs"
+
+
+def test_no_subnet_assigns_public_ips(basic_plan: dict) -> None:
+    subnets = resources_of_type(basic_plan, "aws_subnet")
+    assert len(subnets) == 4
+    assert all(s["map_public_ip_on_launch"] is False for s in subnets)
+
+
+def test_only_the_public_route_table_has_a_default_route(basic_plan: dict) -> None:
+    """The only route resource targets the IGW from the public table; private tables have none."""
+    routes = [r for r in basic_plan["configuration"]["root_module"]["module_calls"]["network"][
+        "module"]["resources"] if r["type"] == "aws_route"]
+    assert [r["name"] for r in routes] == ["public_internet"]
+    refs = routes[0]["expressions"]["route_table_id"]["references"]
+    assert "aws_route_table.public" in refs
+    assert not any("private" in ref or "data" in ref for ref in refs)
+    assert "aws_internet_gateway.this" in routes[0]["expressions"]["gateway_id"]["references"]
+
+
+def test_private_nacl_admits_only_vpc_and_return_traffic(basic_plan: dict) -> None:
+    nacl = resources_by_address(basic_plan)['module.network.aws_network_acl.private["private"]']
+    ingress = {(r["protocol"], r["cidr_block"], r["from_port"], r["to_port"]) for r in nacl["ingress"]}
+    assert ingress == {("-1", "10.20.0.0/16", 0, 0), ("tcp", "0.0.0.0/0", 1024, 65535)}
+
+
+def test_flow_log_role_can_write_only_its_log_group(basic_plan: dict) -> None:
+    """Least privilege: three log actions, no wildcard action, scoped to one group ARN."""
+    by_addr = {
+        r["address"]: r for r in basic_plan["resource_changes"]
+    }
+    policy_change = by_addr["module.network.aws_iam_role_policy.flow_logs[0]"]["change"]
+    # The group ARN is only known after apply, so the policy is unknown in the plan; its
+    # expression must reference the flow log group and nothing wider.
+    assert policy_change["after_unknown"].get("policy") is True
+    cfg = basic_plan["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    res = next(r for r in cfg["resources"] if r["address"] == "aws_iam_role_policy.flow_logs")
+    assert res["expressions"]["policy"]["references"][0].startswith(
+        "aws_cloudwatch_log_group.flow_logs"
+    )
+    role = resources_by_address(basic_plan)["module.network.aws_iam_role.flow_logs[0]"]
+    trust = json.loads(role["assume_role_policy"])
+    (stmt,) = trust["Statement"]
+    assert stmt["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert stmt["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_kms_key_policy_has_no_bare_wildcard_action(basic_plan: dict) -> None:
+    key = resources_by_address(basic_plan)["module.network.aws_kms_key.flow_logs[0]"]
+    policy = json.loads(key["policy"])
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert "*" not in actions and "kms:*" not in actions
+    logs_stmt = next(s for s in policy["Statement"] if s["Principal"].get("Service"))
+    assert logs_stmt["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == (
+        "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/clickstream-dev/flow-logs"
+    )
+
+
+def test_isolated_layout_with_data_tier(network_root: Terraform) -> None:
+    """Public tier off (no IGW, no route at all), OLTP data tier on, explicit private CIDRs."""
+    plan = network_root.plan(
+        {
+            "name": "shop-eu",
+            "vpc_cidr": "10.40.0.0/16",
+            "availability_zones": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            "subnets": {
+                "public_tier": False,
+                "data_tier": True,
+                "private_cidrs": ["10.40.10.0/24", "10.40.11.0/24", "10.40.12.0/24"],
+            },
+            "flow_logs": {"retention_in_days": 30},
+        }
+    )
+    assert_inventory(plan, INVENTORIES / "network_isolated_data_tier.yaml")
+
+
+def validation_errors(text: str) -> dict[str, list[str]]:
+    """Map each module argument named in a plan's "Invalid value for variable" errors to the
+    messages reported for it (whitespace collapsed: Terraform wraps lines at ~80 columns).
+
+    Several bad variables can then share one plan (Terraform reports every failed validation
+    at once) while each case still checks that *its* argument got *its* message.
+    """
+    found: dict[str, list[str]] = {}
+    for block in text.split("Error: ")[1:]:
+        if not block.startswith("Invalid value for variable"):
+            continue
+        arg = re.search(r"^\s*\d+:\s+(\w+)\s*=", block, re.MULTILINE)
+        # The message is the last paragraph before "This was checked by ...".
+        message = block.split("This was checked by")[0].strip().rsplit("\n\n", 1)[-1]
+        if arg:
+            found.setdefault(arg.group(1), []).append(" ".join(message.split()))
+    return found
+
+
+# One plan per batch; a batch holds at most one bad value per argument.
+BATCHES: dict[str, dict] = {
+    "a": {
+        "name": "",
+        "vpc_cidr": "10.20.0.0",
+        "availability_zones": ["us-east-1a"],
+        "flow_logs": {"retention_in_days": 10},
+    },
+    "b": {
+        "name": 'dev"; rm -rf /',
+        "vpc_cidr": "10.20.0.0/33",
+        "availability_zones": ["us-east-1a", "us-east-1a"],
+        "flow_logs": {"traffic_type": "EVERYTHING"},
+    },
+    "c": {
+        "name": "Dev-Upper",
+        "vpc_cidr": "0.0.0.0/0",
+        "availability_zones": ["us-east-1a", "use1-az1"],
+        "flow_logs": {"kms_key_arn": "*"},
+    },
+    "d": {
+        "vpc_cidr": "10.20.0.0/16",
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "subnets": {
+            "private_cidrs": ["10.99.0.0/24", "10.20.65.0/24"],
+            "public_cidrs": ["10.20.0.0/24"],
+        },
+    },
+}
+
+# (id, batch, module argument, the message the user must see)
+INVALID = [
+    ("cidr-not-a-cidr", "a", "vpc_cidr", "vpc_cidr must be an IPv4 network address in CIDR"),
+    ("cidr-prefix-33", "b", "vpc_cidr", "vpc_cidr must be an IPv4 network address in CIDR"),
+    ("cidr-everything", "c", "vpc_cidr", "with a prefix from /16 to /24"),
+    ("one-az", "a", "availability_zones", "must list at least two availability zones"),
+    ("repeated-az", "b", "availability_zones", "availability_zones must not repeat a zone"),
+    ("az-not-a-zone", "c", "availability_zones", "must be zone names such as us-east-1a"),
+    ("empty-name", "a", "name", "(got an empty or invalid name)"),
+    ("hostile-name", "b", "name", "name must be 3-32 characters of lowercase letters"),
+    ("uppercase-name", "c", "name", "name must be 3-32 characters of lowercase letters"),
+    ("subnet-outside-vpc", "d", "subnets", "every explicit subnet CIDR must lie inside vpc_cidr"),
+    ("subnet-count", "d", "subnets", "exactly one CIDR per availability zone"),
+    ("retention", "a", "flow_logs", "retention_in_days must be one of the values"),
+    ("traffic-type", "b", "flow_logs", "traffic_type must be ACCEPT, REJECT or ALL"),
+    ("kms-arn", "c", "flow_logs", "kms_key_arn must be null (the module creates a key)"),
+]
+
+
+@pytest.fixture(scope="module")
+def rejected(network_root: Terraform) -> dict[str, dict[str, list[str]]]:
+    """Validation errors of each batch, planned once."""
+    return {k: validation_errors(network_root.plan_error(v)) for k, v in BATCHES.items()}
+
+
+@pytest.mark.parametrize(
+    ("batch", "argument", "message"), [pytest.param(b, a, m, id=i) for i, b, a, m in INVALID]
+)
+def test_invalid_input_is_rejected_with_a_clear_message(
+    rejected: dict[str, dict[str, list[str]]], batch: str, argument: str, message: str
+) -> None:
+    messages = rejected[batch].get(argument, [])
+    assert any(message in m for m in messages), (
+        f"{argument}: expected {message!r}, got {messages or 'no error'}"
+    )
+
+
+def test_each_bad_input_fails_only_its_own_argument(
+    rejected: dict[str, dict[str, list[str]]],
+) -> None:
+    """No batch reports an argument it did not break (the checks are independent)."""
+    for batch, variables in BATCHES.items():
+        bad = {a for _, b, a, _ in INVALID if b == batch}
+        assert set(rejected[batch]) == bad, (batch, sorted(rejected[batch]), sorted(variables))
