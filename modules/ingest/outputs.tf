@@ -1,0 +1,64 @@
+output "api_id" {
+  description = "Id of the HTTP API."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "api_endpoint" {
+  description = "Base URL of the HTTP API ($default stage)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
+}
+
+output "events_url" {
+  description = "The URL the browser tracker posts to."
+  value       = "${aws_apigatewayv2_api.this.api_endpoint}/v1/events"
+}
+
+output "function_name" {
+  description = "Name of the ingest Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the ingest Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "raw_bucket_name" {
+  description = "Name of the raw events bucket (input of the ETL)."
+  value       = aws_s3_bucket.this.id
+}
+
+output "raw_bucket_arn" {
+  description = "ARN of the raw events bucket."
+  value       = aws_s3_bucket.this.arn
+}
+
+output "raw_prefix" {
+  description = "Key prefix of accepted events; rejected events are under <raw_prefix>rejected/."
+  value       = var.raw_prefix
+}
+
+output "kms_key_arn" {
+  description = "ARN of the customer managed key encrypting the raw bucket and the log groups (readers such as the ETL need kms:Decrypt on it)."
+  value       = aws_kms_key.this.arn
+}
+
+output "access_log_bucket_name" {
+  description = "Name of the bucket receiving S3 server access logs of the raw bucket."
+  value       = aws_s3_bucket.logs.id
+}
+
+output "lambda_log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "api_access_log_group_name" {
+  description = "CloudWatch log group of the API's JSON access logs."
+  value       = aws_cloudwatch_log_group.access.name
+}

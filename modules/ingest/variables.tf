@@ -1,0 +1,182 @@
+variable "name" {
+  description = "Name prefix of every resource (function, API, buckets, key alias). Lowercase letters, digits and hyphens, 3-32 characters, starting with a letter."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the ingest Lambda zip built outside Terraform (`make build` -> build/lambda/ingest.zip)."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = endswith(var.package_path, ".zip")
+    error_message = "package_path must be the path of a .zip file (build/lambda/ingest.zip from `make build`)."
+  }
+}
+
+variable "package_hash" {
+  description = "Base64-encoded SHA-256 of the zip (build/lambda/ingest.zip.b64sha256), used as source_code_hash so a changed build redeploys."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.package_hash))
+    error_message = "package_hash must be a base64-encoded SHA-256 digest (44 characters ending in '='), as written to <fn>.zip.b64sha256."
+  }
+}
+
+variable "allowed_app_ids" {
+  description = "Application ids accepted in the request envelope (ALLOWED_APP_IDS); any other app_id is answered 403."
+  type        = list(string)
+  nullable    = false
+  validation {
+    condition     = length(var.allowed_app_ids) >= 1 && alltrue([for a in var.allowed_app_ids : can(regex("^[A-Za-z0-9._:-]{1,64}$", a))])
+    error_message = "allowed_app_ids must list at least one id of 1-64 letters, digits, '.', '_', ':' or '-' (no commas: the list is passed comma-separated)."
+  }
+}
+
+variable "cors_allow_origins" {
+  description = "Origins of the shop allowed to call the API from a browser (scheme://host[:port], no path, no wildcard), e.g. [\"https://shop.example.com\"]."
+  type        = list(string)
+  nullable    = false
+  validation {
+    condition     = length(var.cors_allow_origins) >= 1 && alltrue([for o in var.cors_allow_origins : can(regex("^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$", o))])
+    error_message = "cors_allow_origins must list at least one origin like https://shop.example.com (scheme and host, optional port, no path, no '*')."
+  }
+}
+
+variable "raw_prefix" {
+  description = "Key prefix of accepted events in the raw bucket (RAW_PREFIX); rejected events go under <raw_prefix>rejected/."
+  type        = string
+  default     = "events/v1/"
+  nullable    = false
+  validation {
+    condition     = can(regex("^([A-Za-z0-9_.-]+/)+$", var.raw_prefix))
+    error_message = "raw_prefix must be one or more path segments of letters, digits, '_', '.', '-', each ending in '/', e.g. events/v1/."
+  }
+}
+
+variable "lambda" {
+  description = <<-EOT
+    Ingest function settings. `reserved_concurrency` caps (and reserves) concurrent executions so a
+    traffic spike cannot starve the account's other functions nor run up unbounded S3 PUTs;
+    `max_body_bytes` and `max_events_per_request` become MAX_BODY_BYTES and MAX_EVENTS_PER_REQUEST.
+  EOT
+  type = object({
+    memory_size            = optional(number, 512)
+    timeout                = optional(number, 10)
+    reserved_concurrency   = optional(number, 20)
+    max_body_bytes         = optional(number, 1048576)
+    max_events_per_request = optional(number, 500)
+    log_level              = optional(string, "INFO")
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.lambda.memory_size >= 128 && var.lambda.memory_size <= 10240
+    error_message = "lambda.memory_size must be between 128 and 10240 MB."
+  }
+  validation {
+    condition     = var.lambda.timeout >= 1 && var.lambda.timeout <= 29
+    error_message = "lambda.timeout must be 1-29 seconds: the HTTP API integration times out at 30 s."
+  }
+  validation {
+    condition     = var.lambda.reserved_concurrency >= 1 && var.lambda.reserved_concurrency <= 1000
+    error_message = "lambda.reserved_concurrency must be between 1 and 1000 (0 would disable the function; unreserved is not allowed here)."
+  }
+  validation {
+    condition     = var.lambda.max_body_bytes >= 1024 && var.lambda.max_body_bytes <= 6291456
+    error_message = "lambda.max_body_bytes must be between 1024 and 6291456 (the 6 MiB Lambda payload limit)."
+  }
+  validation {
+    condition     = var.lambda.max_events_per_request >= 1 && var.lambda.max_events_per_request <= 10000
+    error_message = "lambda.max_events_per_request must be between 1 and 10000."
+  }
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.lambda.log_level)
+    error_message = "lambda.log_level must be one of DEBUG, INFO, WARNING, ERROR."
+  }
+}
+
+variable "throttling" {
+  description = "Default route throttling of the API stage: steady-state requests per second and burst size."
+  type = object({
+    rate_limit  = optional(number, 100)
+    burst_limit = optional(number, 200)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.throttling.rate_limit > 0 && var.throttling.rate_limit <= 10000 && var.throttling.burst_limit >= 1 && var.throttling.burst_limit <= 5000 && floor(var.throttling.burst_limit) == var.throttling.burst_limit
+    error_message = "throttling.rate_limit must be in (0, 10000] and throttling.burst_limit an integer in [1, 5000] (the account-level HTTP API quotas)."
+  }
+}
+
+variable "raw_lifecycle" {
+  description = <<-EOT
+    Storage lifecycle of the raw bucket, in days after creation. Accepted events move to
+    STANDARD_IA, then GLACIER_IR, and expire; rejected events expire on their own schedule;
+    noncurrent versions expire after `noncurrent_expiration_days`. Note that S3 does not
+    transition objects smaller than 128 KiB by default, which most per-request objects are.
+  EOT
+  type = object({
+    standard_ia_days           = optional(number, 30)
+    glacier_ir_days            = optional(number, 90)
+    expiration_days            = optional(number, 730)
+    rejected_expiration_days   = optional(number, 90)
+    noncurrent_expiration_days = optional(number, 30)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.raw_lifecycle.standard_ia_days >= 30
+    error_message = "raw_lifecycle.standard_ia_days must be at least 30 (the S3 minimum for STANDARD_IA)."
+  }
+  validation {
+    condition     = var.raw_lifecycle.glacier_ir_days >= var.raw_lifecycle.standard_ia_days + 30 && var.raw_lifecycle.expiration_days > var.raw_lifecycle.glacier_ir_days + 90
+    error_message = "raw_lifecycle must satisfy standard_ia_days + 30 <= glacier_ir_days and glacier_ir_days + 90 < expiration_days (S3 minimum storage durations)."
+  }
+  validation {
+    condition     = var.raw_lifecycle.rejected_expiration_days >= 1 && var.raw_lifecycle.noncurrent_expiration_days >= 1
+    error_message = "raw_lifecycle.rejected_expiration_days and noncurrent_expiration_days must be at least 1."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's and the API's CloudWatch log groups, and of S3 access logs (days, a value CloudWatch accepts)."
+  type        = number
+  default     = 90
+  nullable    = false
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the CloudWatch Logs retention values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the customer managed key is deleted after a destroy (7-30 days)."
+  type        = number
+  default     = 30
+  nullable    = false
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow destroying the buckets with objects in them. Keep false outside tests: the raw bucket is the system of record."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "tags" {
+  description = "Tags merged into every taggable resource."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

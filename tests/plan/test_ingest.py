@@ -1,0 +1,202 @@
+"""Plan tests of modules/ingest: a hardened raw bucket, least privilege, throttled CORS-limited API.
+
+The example is planned against the emulator with the real ingest zip (built deterministically
+by ``clickstream.build``) and compared with a committed inventory; the IAM, bucket policy and
+KMS documents are parsed and asserted statement by statement, because a subset match on a JSON
+string would not say which permission crept in. Validation cases prove wrong inputs stop at
+plan time with a message that says what is expected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clickstream import REPO_ROOT
+from clickstream.build import build_lambda
+from clickstream.emulator import Emulator
+from clickstream.terraform import Terraform
+from clickstream.testing.plan import assert_inventory, resources_by_address
+
+pytestmark = pytest.mark.plan
+
+INVENTORIES = Path(__file__).parent / "inventories"
+EXAMPLE = REPO_ROOT / "modules" / "ingest" / "examples" / "basic"
+M = "module.ingest"
+ACCOUNT = "123456789012"  # moto's account
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    zip_path, b64 = build_lambda("ingest", out_dir=tmp_path_factory.mktemp("build"))
+    return {"package_path": str(zip_path), "package_hash": b64}
+
+
+@pytest.fixture(scope="module")
+def ingest_root(emulator: Emulator) -> Iterator[Terraform]:
+    with Terraform(EXAMPLE, emulator_env=emulator.env) as tf:
+        yield tf
+
+
+@pytest.fixture(scope="module")
+def plan(ingest_root: Terraform, package: dict[str, str]) -> dict:
+    return ingest_root.plan({
+        **package,
+        "cors_allow_origins": ["https://shop.example.com", "http://localhost:8080"],
+        "throttling": {"rate_limit": 50, "burst_limit": 75},
+        "lambda": {"reserved_concurrency": 7},
+    })
+
+
+def _resource(plan: dict, address: str) -> dict:
+    return resources_by_address(plan)[address]
+
+
+def _statements(plan: dict, data_address: str) -> dict[str, dict]:
+    """The statements of a ``data.aws_iam_policy_document`` as configured, keyed by sid.
+
+    The rendered JSON is unknown at plan time (it names the KMS key's ARN, which only exists
+    after apply), so the plan test reads the configuration: constant values (actions, effects,
+    condition tests and values) exactly, and the references each resource or value is built
+    from. The emulator apply test checks the rendered documents.
+    """
+    module = plan["configuration"]["root_module"]["module_calls"]["ingest"]["module"]
+    res = next(r for r in module["resources"] if r["address"] == data_address)
+
+    def val(expr: dict) -> object:
+        if "constant_value" in expr:
+            return expr["constant_value"]
+        return sorted(expr.get("references", []))
+
+    out: dict[str, dict] = {}
+    for s in res["expressions"]["statement"]:
+        out[s["sid"]["constant_value"]] = {
+            "effect": s.get("effect", {}).get("constant_value", "Allow"),
+            "actions": s["actions"]["constant_value"],
+            "resources": val(s["resources"]),
+            "principals": [(p["type"]["constant_value"], val(p["identifiers"])) for p in s.get("principals", [])],
+            "conditions": [
+                (c["test"]["constant_value"], c["variable"]["constant_value"], val(c["values"]))
+                for c in s.get("condition", [])
+            ],
+        }
+    return out
+
+
+def test_basic_plan_matches_inventory(plan: dict) -> None:
+    assert_inventory(plan, INVENTORIES / "ingest_basic.yaml")
+
+
+def test_lambda_role_allows_exactly_put_on_the_raw_prefixes_datakey_and_own_logs(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.lambda")
+    assert {sid: (s["effect"], s["actions"]) for sid, s in stmts.items()} == {
+        "PutRawEvents": ("Allow", ["s3:PutObject"]),
+        "EncryptRawEvents": ("Allow", ["kms:GenerateDataKey"]),
+        "WriteOwnLogs": ("Allow", ["logs:CreateLogStream", "logs:PutLogEvents"]),
+    }
+    assert "local.accepted_prefix" in stmts["PutRawEvents"]["resources"]
+    assert "local.rejected_prefix" in stmts["PutRawEvents"]["resources"]
+    assert "aws_s3_bucket.this.arn" in stmts["PutRawEvents"]["resources"]
+    assert "aws_kms_key.this.arn" in stmts["EncryptRawEvents"]["resources"]
+    assert "aws_cloudwatch_log_group.lambda.arn" in stmts["WriteOwnLogs"]["resources"]
+    for s in stmts.values():
+        assert not any("*" in a for a in s["actions"]), s
+        assert s["resources"] != ["*"], s
+    # Nothing attached besides the inline policy: no managed policy can widen it.
+    assert not any(r["type"] == "aws_iam_role_policy_attachment" for r in _all(plan))
+
+
+def _all(plan: dict) -> list[dict]:
+    return plan["planned_values"]["root_module"]["child_modules"][0]["resources"]
+
+
+def test_raw_bucket_policy_denies_plain_http_and_puts_without_the_key(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.raw_bucket")
+    assert set(stmts) == {"DenyInsecureTransport", "DenyPutWithoutSseKms", "DenyPutWithAnotherKey"}
+    assert all(s["effect"] == "Deny" and s["principals"] == [("*", ["*"])] for s in stmts.values())
+    assert stmts["DenyInsecureTransport"]["actions"] == ["s3:*"]
+    assert stmts["DenyInsecureTransport"]["conditions"] == [("Bool", "aws:SecureTransport", ["false"])]
+    assert stmts["DenyPutWithoutSseKms"]["actions"] == ["s3:PutObject"]
+    assert stmts["DenyPutWithoutSseKms"]["conditions"] == [
+        ("StringNotEquals", "s3:x-amz-server-side-encryption", ["aws:kms"])
+    ]
+    (test, variable, refs), = stmts["DenyPutWithAnotherKey"]["conditions"]
+    assert (test, variable) == ("StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id")
+    assert "aws_kms_key.this.arn" in refs
+
+
+def test_log_bucket_accepts_only_s3_access_logs_from_the_raw_bucket(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.log_bucket")
+    delivery = stmts["S3ServerAccessLogsFromTheRawBucket"]
+    assert delivery["principals"] == [("Service", ["logging.s3.amazonaws.com"])]
+    assert delivery["actions"] == ["s3:PutObject"]
+    conds = {c[0]: c for c in delivery["conditions"]}
+    assert conds["ArnLike"][1] == "aws:SourceArn" and "aws_s3_bucket.this.arn" in conds["ArnLike"][2]
+    assert conds["StringEquals"][1] == "aws:SourceAccount"
+    assert stmts["DenyInsecureTransport"]["effect"] == "Deny"
+
+
+def test_key_policy_lets_logs_use_the_key_for_this_modules_groups_only(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.kms")
+    logs = stmts["CloudWatchLogsEncryptsThisModulesLogGroups"]
+    (test, variable, refs), = logs["conditions"]
+    assert (test, variable) == ("ArnLike", "kms:EncryptionContext:aws:logs:arn")
+    assert {"local.lambda_log_group", "local.access_log_group"} <= set(refs)
+
+
+def test_access_log_format_is_json_with_request_id_and_status(plan: dict) -> None:
+    stage = _resource(plan, f"{M}.aws_apigatewayv2_stage.this")
+    fmt = json.loads(stage["access_log_settings"][0]["format"])
+    assert fmt["requestId"] == "$context.requestId" and fmt["status"] == "$context.status"
+
+
+# Terraform reports every failing variable validation of a run, so two plans cover them all:
+# one bad value per variable in each run.
+BAD_RUNS = [
+    (
+        {
+            "cors_allow_origins": ["*"],
+            "allowed_app_ids": ["a,b"],
+            "throttling": {"burst_limit": 0},
+            "lambda": {"timeout": 60},
+            "raw_lifecycle": {"standard_ia_days": 10},
+            "package_hash": "not-a-hash",
+        },
+        [
+            "cors_allow_origins must list at least one origin",
+            "allowed_app_ids must list at least one id",
+            "throttling.burst_limit an integer in [1, 5000]",
+            "lambda.timeout must be 1-29 seconds",
+            "raw_lifecycle.standard_ia_days must be at least 30",
+            "package_hash must be a base64-encoded SHA-256",
+        ],
+    ),
+    (
+        {
+            "cors_allow_origins": ["https://shop.example.com/path"],
+            "lambda": {"reserved_concurrency": 0, "log_level": "TRACE"},
+            "raw_lifecycle": {"glacier_ir_days": 40},
+            "package_path": "build/lambda/ingest.tar",
+        },
+        [
+            "cors_allow_origins must list at least one origin",
+            "lambda.reserved_concurrency must be between 1 and 1000",
+            "lambda.log_level must be one of",
+            "standard_ia_days + 30 <= glacier_ir_days",
+            "package_path must be the path of a .zip file",
+        ],
+    ),
+    ({"cors_allow_origins": []}, ["cors_allow_origins must list at least one origin"]),
+]
+
+
+@pytest.mark.parametrize(("bad", "messages"), BAD_RUNS, ids=["many", "more", "no-origin"])
+def test_invalid_inputs_fail_at_plan_with_a_clear_message(
+    ingest_root: Terraform, package: dict[str, str], bad: dict, messages: list[str]
+) -> None:
+    err = " ".join(ingest_root.plan_error({**package, **bad}).split())
+    for message in messages:
+        assert message in err, f"{message!r} not in:\n{err[-3000:]}"
