@@ -1,0 +1,129 @@
+# The warehouse host as the platform composes it: private network without NAT, S3 Gateway and
+# SSM interface endpoints, the artifacts bucket, and a stand-in security group for the ETL
+# Lambda. The AMI id is passed directly: the SSM public parameter does not exist in the
+# emulator (real environments leave ami.id null and use the parameter).
+terraform {
+  required_version = ">= 1.11.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.100.0, < 6.0.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+}
+
+variable "name" {
+  description = "Name prefix passed to every module."
+  type        = string
+  default     = "clickstream-ex"
+}
+
+variable "region" {
+  description = "Region of the provider and the endpoints."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "ami_id" {
+  description = "Amazon Linux 2023 AMI id (any id in the emulator)."
+  type        = string
+  default     = "ami-0123456789abcdef0"
+}
+
+variable "artifacts" {
+  description = "Files uploaded to the artifacts bucket, {key => {source}}; the tests pass the sql/dw migrations (absolute paths, since runs happen in a copy of the tree)."
+  type = map(object({
+    source       = string
+    content_type = optional(string, "application/octet-stream")
+  }))
+  default = {}
+}
+
+variable "instance_type" {
+  description = "Instance type of the warehouse."
+  type        = string
+  default     = "t3.large"
+}
+
+locals {
+  tags   = { Project = "clickstream", Environment = "example" }
+  bucket = "${var.name}-artifacts"
+}
+
+module "network" {
+  source             = "../../../network"
+  name               = var.name
+  vpc_cidr           = "10.30.0.0/16"
+  availability_zones = ["${var.region}a", "${var.region}b"]
+  subnets            = { public_tier = false }
+  flow_logs          = { enabled = false }
+  tags               = local.tags
+}
+
+module "endpoints" {
+  source          = "../../../endpoints"
+  name            = var.name
+  region          = var.region
+  vpc_id          = module.network.vpc_id
+  vpc_cidr        = module.network.vpc_cidr
+  route_table_ids = module.network.isolated_route_table_ids
+  subnet_ids      = module.network.private_subnet_ids
+  bucket_arns     = ["arn:aws:s3:::${local.bucket}"]
+  tags            = local.tags
+}
+
+module "artifacts" {
+  source        = "../../../artifacts"
+  bucket_name   = local.bucket
+  artifacts     = var.artifacts
+  force_destroy = true
+  tags          = local.tags
+}
+
+# Stand-in for the ETL Lambda's security group (modules/etl creates the real one).
+resource "aws_security_group" "etl" {
+  name_prefix = "${var.name}-etl-"
+  description = "Stand-in for the ETL Lambda security group"
+  vpc_id      = module.network.vpc_id
+  tags        = local.tags
+}
+
+module "warehouse" {
+  source                      = "../.."
+  name                        = var.name
+  vpc_id                      = module.network.vpc_id
+  subnet_id                   = module.network.private_subnet_ids[0]
+  availability_zone           = module.network.availability_zones[0]
+  ami                         = { id = var.ami_id }
+  instance_type               = var.instance_type
+  client_security_groups      = { etl = aws_security_group.etl.id }
+  client_cidrs                = module.network.private_subnet_cidrs
+  s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
+  endpoints_security_group_id = module.endpoints.security_group_id
+  artifacts = {
+    bucket_name = module.artifacts.bucket_name
+    bucket_arn  = module.artifacts.bucket_arn
+    kms_key_arn = module.artifacts.kms_key_arn
+    revision    = sha256(jsonencode(module.artifacts.content_hashes))
+  }
+  tags = local.tags
+}
+
+output "warehouse" {
+  description = "Every output of the warehouse module."
+  value       = module.warehouse
+}
+
+output "artifacts" {
+  description = "Every output of the artifacts module."
+  value       = module.artifacts
+}
+
+output "etl_security_group_id" {
+  description = "The stand-in ETL security group admitted on 5432."
+  value       = aws_security_group.etl.id
+}

@@ -1,0 +1,116 @@
+"""Plan of modules/warehouse/examples/basic (with modules/artifacts) against its inventory.
+
+One plan per module run (about 20 s) is shared by every assertion; the validation blocks
+are exercised by the module's native ``terraform test`` file, run here against the emulator
+because ephemeral resources (the generated password) cannot be mocked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clickstream import REPO_ROOT
+from clickstream.emulator import Emulator
+from clickstream.terraform import Terraform
+from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address
+from clickstream.testing.security_groups import (
+    assert_no_open_ingress,
+    instance_findings,
+    iter_ingress_rules,
+    storage_findings,
+)
+
+pytestmark = pytest.mark.plan
+
+INVENTORIES = Path(__file__).parent / "inventories"
+EXAMPLE = REPO_ROOT / "modules/warehouse/examples/basic"
+MIGRATIONS = sorted((REPO_ROOT / "sql/dw").glob("*.sql"))
+
+
+def artifacts_map() -> dict[str, dict[str, str]]:
+    """The sql/dw migrations as the composition uploads them (absolute paths: runs use a copy)."""
+    return {f"dw/migrations/{p.name}": {"source": str(p), "content_type": "text/plain"} for p in MIGRATIONS}
+
+
+@pytest.fixture(scope="module")
+def plan(emulator: Emulator) -> Iterator[dict]:
+    with Terraform(EXAMPLE, emulator_env=emulator.env) as tf:
+        yield tf.plan({"artifacts": artifacts_map()})
+
+
+def test_plan_matches_inventory(plan: dict) -> None:
+    assert MIGRATIONS, "sql/dw has no migrations to upload"
+    assert_inventory(plan, INVENTORIES / "warehouse_basic.yaml")
+
+
+def test_every_migration_is_uploaded_with_its_content_hash(plan: dict) -> None:
+    by_addr = resources_by_address(plan)
+    objects = [a for a in by_addr if a.startswith("module.artifacts.aws_s3_object.this[")]
+    assert len(objects) == len(MIGRATIONS)
+    for path in MIGRATIONS:
+        obj = by_addr[f'module.artifacts.aws_s3_object.this["dw/migrations/{path.name}"]']
+        assert obj["source_hash"] == hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - S3's content hash
+        assert obj["server_side_encryption"] == "aws:kms"
+
+
+def test_no_public_ip_imdsv2_and_encrypted_storage(plan: dict) -> None:
+    assert instance_findings(plan) == []
+    assert storage_findings(plan) == []
+
+
+def test_no_security_group_admits_the_internet(plan: dict) -> None:
+    assert_no_open_ingress(plan)
+
+
+def test_warehouse_security_group_rules_are_exactly_as_designed(plan: dict) -> None:
+    """One ingress (5432 from a referenced group) and two egress rules (443 to S3 and endpoints)."""
+    wh = [r for r in iter_resources(plan) if r["address"].startswith("module.warehouse.aws_vpc_security_group")]
+    ingress = [r for r in wh if r["type"] == "aws_vpc_security_group_ingress_rule"]
+    egress = [r for r in wh if r["type"] == "aws_vpc_security_group_egress_rule"]
+    assert [(r["values"]["from_port"], r["values"]["to_port"]) for r in ingress] == [(5432, 5432)]
+    assert sorted((r["values"]["from_port"], r["values"]["ip_protocol"]) for r in egress) == [(443, "tcp")] * 2
+    # The targets are unknown until apply; the plan must still show them being set (never a CIDR).
+    changes = {c["address"]: c["change"] for c in plan["resource_changes"]}
+    pg = changes['module.warehouse.aws_vpc_security_group_ingress_rule.postgres["etl"]']
+    assert pg["after_unknown"].get("referenced_security_group_id") is True
+    assert changes["module.warehouse.aws_vpc_security_group_egress_rule.s3"]["after_unknown"].get("prefix_list_id")
+    endpoints = changes["module.warehouse.aws_vpc_security_group_egress_rule.endpoints"]["after_unknown"]
+    assert endpoints.get("referenced_security_group_id") is True
+    # And no rule anywhere in the plan admits 5432 from a CIDR.
+    assert not [r for r in iter_ingress_rules(plan) if r.from_port == 5432 and r.cidrs]
+
+
+def test_host_gets_no_inline_secret(plan: dict) -> None:
+    """The password is write-only: nothing in the plan carries a value for it."""
+    param = resources_by_address(plan)["module.warehouse.aws_ssm_parameter.password"]
+    assert param.get("value") in (None, "")
+    assert param.get("value_wo") in (None, "")
+    # The only trace is the write-only flag and its version (bump it to rotate).
+    assert param["value_wo_version"] == 1
+    assert "value_wo" not in json.dumps(plan["planned_values"]["outputs"])
+
+
+def test_user_data_is_known_at_plan_and_points_at_the_artifacts(plan: dict) -> None:
+    after = plan["output_changes"]["warehouse"]["after"]
+    user_data = after["user_data"]
+    assert user_data.startswith("#cloud-config\n")
+    assert "BUCKET='clickstream-ex-artifacts'" in user_data
+    assert "PASSWORD_PARAMETER='/clickstream-ex/dw/dw_admin/password'" in user_data
+    assert after["password_parameter_name"] == "/clickstream-ex/dw/dw_admin/password"
+
+
+def test_validation_rejects_hostile_inputs(emulator: Emulator) -> None:
+    """modules/warehouse/tests/validation.tftest.hcl: one run per hostile value."""
+    with Terraform(REPO_ROOT / "modules/warehouse", emulator_env=emulator.env) as tf:
+        tf.init()
+        proc = tf.run("test", "-no-color", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert re.search(r"Success! (\d+) passed, 0 failed", out), out
+    assert int(re.search(r"Success! (\d+) passed", out).group(1)) >= 8
