@@ -16,12 +16,12 @@ from datetime import date, timedelta
 import boto3
 import psycopg
 import pytest
+from etl.config import Settings
+from etl.runner import replay_day, run
 
 from clickstream import REPO_ROOT
 from clickstream.traffic import TrafficConfig, generate, write_to_s3
 from clickstream.warehouse import migrate
-from etl.config import Settings
-from etl.runner import replay_day, run
 
 pytestmark = pytest.mark.e2e
 

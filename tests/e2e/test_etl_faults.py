@@ -1,0 +1,279 @@
+"""ETL under faults: hostile objects, crashes mid-load, the database down, the Lambda clock.
+
+Each test builds its own bucket prefix and warehouse database, so the faults of one never
+leak into another. All against the emulator's S3 and a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+import zlib
+from datetime import UTC, date, datetime, timedelta
+
+import boto3
+import orjson
+import psycopg
+import pytest
+from etl.config import Settings
+from etl.db import WarehouseUnavailable
+from etl.runner import Deadline, run
+
+from clickstream import REPO_ROOT
+from clickstream.warehouse import migrate
+
+pytestmark = pytest.mark.e2e
+
+BUCKET = "etl-faults-raw"
+RECEIVED = datetime(2024, 3, 5, 10, 30, tzinfo=UTC)
+TODAY = date(2024, 3, 6)
+
+
+def event(received: datetime = RECEIVED, **over) -> dict:
+    """A valid enriched page_view, as the ingest Lambda stores it."""
+    rec = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    ev = {"event_id": str(uuid.uuid4()), "event_name": "page_view", "event_ts": rec,
+          "anonymous_id": "anon-1", "session_id": f"s-{uuid.uuid4()}",
+          "page": {"url": "https://shop.example.com/", "path": "/", "title": "Home"},
+          "app_id": "shop-web", "sent_at": rec, "received_at": rec,
+          "request_id": str(uuid.uuid4()), "ip_anon": "203.0.113.0",
+          "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/127.0"}
+    ev.update(over)
+    return ev
+
+
+def put(s3, prefix: str, body: bytes, *, received: datetime = RECEIVED, kind: str = "events") -> str:
+    ms = int(received.timestamp() * 1000)
+    middle = "rejected/" if kind == "rejected" else ""
+    key = f"{prefix}{middle}dt={received:%Y-%m-%d}/hr={received:%H}/{ms}-{uuid.uuid4()}.jsonl.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return key
+
+
+def gz(lines: list[bytes]) -> bytes:
+    return gzip.compress(b"\n".join(lines) + b"\n")
+
+
+def good_lines(n: int, **over) -> list[bytes]:
+    return [orjson.dumps(event(**over)) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def s3(emulator):
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def warehouse(pg_server, request):
+    """A fresh migrated database and a private key prefix per test."""
+    name = f"etlf_{uuid.uuid4().hex[:12]}"
+    dsn = pg_server.create_database(name)
+    migrate(dsn)
+    prefix = f"t{uuid.uuid4().hex[:8]}/events/v1/"
+    # Small limits keep the hostile cases (bomb, huge line) fast; the logic is the same.
+    yield Settings(raw_bucket=BUCKET, raw_prefix=prefix, dw_dsn=dsn, max_attempts=2,
+                   max_decompressed_bytes=1_000_000, max_line_bytes=4096)
+    pg_server.drop_database(name)
+
+
+def q(settings: Settings, sql: str, *args):
+    with psycopg.connect(settings.dw_dsn) as c:
+        return c.execute(sql, args).fetchall()
+
+
+def one(settings: Settings, sql: str, *args):
+    return q(settings, sql, *args)[0][0]
+
+
+def test_malformed_line_rejected_with_reason_rest_of_file_loads(s3, warehouse):
+    lines = good_lines(3)
+    lines.insert(1, b'{"event_id": "not-a-uuid", "event_name": "page_view"}')
+    key = put(s3, warehouse.raw_prefix, gz(lines))
+    out = run(warehouse, today=TODAY)
+    assert (out["files_loaded"], out["events_loaded"], out["rejected"]) == (1, 3, 1)
+    rows = q(warehouse, "SELECT source_key, line_no, stage, reason, payload->>'event_id' "
+                        "FROM dw.rejected_events")
+    assert rows == [(key, 2, "etl", "invalid event_id: not a UUID", "not-a-uuid")]
+    assert one(warehouse, "SELECT lines || '/' || events_loaded || '/' || rejected "
+                          "FROM dw.loaded_files WHERE key = %s", key) == "4/3/1"
+
+
+def test_hostile_objects(s3, warehouse):
+    p = warehouse.raw_prefix
+    ok_key = put(s3, p, gz(good_lines(2)))
+    not_gzip = put(s3, p, b'{"event_id": "plain json, not gzip"}\n')
+    truncated = put(s3, p, gz(good_lines(50))[:-30])
+    bomb = put(s3, p, gzip.compress(b"\n" * (warehouse.max_decompressed_bytes + 1024), 9))
+    trailing_garbage = put(s3, p, gz(good_lines(1)) + b"this is not a gzip member")
+    huge = orjson.dumps(event(page={"title": "x" * (warehouse.max_line_bytes + 10)}))
+    mixed = put(s3, p, gz([
+        huge,                                   # over the line limit
+        b"\xff\xfe\x00 not utf-8",              # binary junk
+        b"[1, 2, 3]",                           # JSON, not an object
+        b"null",
+        orjson.dumps(event(event_ts="yesterday")),
+        orjson.dumps(event(event_ts="2024-03-05T10:00:00")),   # no offset
+        orjson.dumps(event(event_ts="1999-01-01T00:00:00Z")),  # before the late window
+        orjson.dumps(event(value=1e300)),       # would overflow numeric(18,4)
+        orjson.dumps(event(session_id="")),
+        orjson.dumps(event(page={"title": "nul \u0000 inside"})),
+        orjson.dumps(event(items=[{"item_id": "SKU-1", "quantity": "two"}])),
+        *good_lines(2),
+    ]))
+    empty = put(s3, p, b"")
+    out = run(warehouse, today=TODAY)
+
+    status = dict(q(warehouse, "SELECT key, status FROM dw.loaded_files"))
+    assert status == {ok_key: "loaded", mixed: "loaded", empty: "loaded", not_gzip: "failed",
+                      truncated: "failed", bomb: "failed", trailing_garbage: "failed"}
+    errors = dict(q(warehouse, "SELECT key, error FROM dw.loaded_files WHERE status = 'failed'"))
+    assert "not a valid gzip stream" in errors[not_gzip]
+    assert "truncated gzip" in errors[truncated]
+    assert "decompressed size exceeds" in errors[bomb]
+    assert "not a valid gzip stream" in errors[trailing_garbage]
+    assert out["files_failed"] == 4 and out["files_loaded"] == 3
+    assert one(warehouse, "SELECT count(*) FROM dw.events") == 4  # 2 + 2 good lines
+    reasons = [r for (r,) in q(warehouse, "SELECT reason FROM dw.rejected_events "
+                                           "WHERE source_key = %s ORDER BY line_no", mixed)]
+    assert len(reasons) == 11
+    assert reasons[0].startswith("line too long")
+    assert reasons[1].startswith("invalid JSON")
+    assert reasons[2] == reasons[3] == "not a JSON object"
+    assert reasons[4].startswith("invalid event_ts") and reasons[5].startswith("invalid event_ts")
+    assert reasons[6].startswith("event_ts too old")
+    assert reasons[7] == "invalid value: out of range"
+    assert reasons[8] == "missing session_id"
+    assert reasons[9] == "NUL character in a string"
+    assert reasons[10].startswith("invalid items")
+    # Rejects keep what can be kept: JSON payloads as jsonb, other bytes as bounded text.
+    raw, payload = q(warehouse, "SELECT raw, payload FROM dw.rejected_events "
+                                "WHERE source_key = %s AND line_no = 2", mixed)[0]
+    assert payload is None and "not utf-8" in raw and "\x00" not in raw
+    assert one(warehouse, "SELECT max(length(raw)) FROM dw.rejected_events") <= 8192
+
+    # Failed objects are retried up to max_attempts (2), then left for replay.
+    second = run(warehouse, today=TODAY)
+    assert second["files_failed"] == 4 and second["files_loaded"] == 0
+    third = run(warehouse, today=TODAY)
+    assert third["files_failed"] == 0 and third["files_listed"] == 7
+    assert one(warehouse, "SELECT min(attempts) FROM dw.loaded_files WHERE status = 'failed'") == 2
+
+
+def test_ingest_reject_objects_are_loaded_as_rejects(s3, warehouse):
+    ev = event(event_name="clickk")
+    recs = [orjson.dumps({"index": 0, "reason": "event_name: must be one of the GA4 names",
+                          "payload": ev, "app_id": "shop-web", "request_id": "r-1",
+                          "received_at": "2024-03-05T10:30:00.000Z"}), b"not json"]
+    key = put(s3, warehouse.raw_prefix, gz(recs), kind="rejected")
+    out = run(warehouse, today=TODAY)
+    assert out["rejected"] == 2 and out["events_loaded"] == 0
+    rows = q(warehouse, "SELECT stage, reason, item_index, payload->>'event_name', request_id "
+                        "FROM dw.rejected_events WHERE source_key = %s ORDER BY line_no", key)
+    assert rows[0] == ("ingest", "event_name: must be one of the GA4 names", 0, "clickk", "r-1")
+    assert rows[1][0] == "etl" and rows[1][1].startswith("invalid JSON")
+
+
+def test_crash_between_copy_and_commit_leaves_nothing(s3, warehouse):
+    keys = [put(s3, warehouse.raw_prefix, gz(good_lines(5))) for _ in range(3)]
+
+    def crash(stage: str) -> None:
+        if stage == "after_copy":
+            raise RuntimeError("injected crash between COPY and commit")
+
+    with pytest.raises(RuntimeError, match="injected crash"):
+        run(warehouse, today=TODAY, hook=crash)
+    for table in ("events", "event_ids", "sessions", "loaded_files", "rejected_events", "dirty_days"):
+        assert one(warehouse, f"SELECT count(*) FROM dw.{table}") == 0, table
+    out = run(warehouse, today=TODAY)
+    assert out["files_loaded"] == 3 and out["events_loaded"] == 15
+    assert sorted(k for (k,) in q(warehouse, "SELECT key FROM dw.loaded_files")) == sorted(keys)
+
+
+def test_killed_process_mid_load_leaves_nothing(s3, warehouse):
+    put(s3, warehouse.raw_prefix, gz(good_lines(40)))
+    script = textwrap.dedent(f"""
+        import os, signal
+        from datetime import date
+        from etl.config import Settings
+        from etl.runner import run
+        def die(stage):
+            if stage == "before_commit":
+                os.kill(os.getpid(), signal.SIGKILL)
+        run(Settings(raw_bucket={BUCKET!r}, raw_prefix={warehouse.raw_prefix!r},
+                     dw_dsn={warehouse.dw_dsn!r}), today=date(2024, 3, 6), hook=die)
+    """)
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT / 'lambda_src'}:{REPO_ROOT}"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    assert one(warehouse, "SELECT count(*) FROM dw.events") == 0
+    assert one(warehouse, "SELECT count(*) FROM dw.loaded_files") == 0
+    out = run(warehouse, today=TODAY)
+    assert out["events_loaded"] == 40 and out["files_loaded"] == 1
+
+
+def test_database_down_at_start(s3, warehouse, pg_server):
+    put(s3, warehouse.raw_prefix, gz(good_lines(4)))
+    down = Settings(raw_bucket=BUCKET, raw_prefix=warehouse.raw_prefix,
+                    dw_dsn=f"postgresql://postgres@127.0.0.1:{_closed_port()}/x", connect_timeout_s=2)
+    with pytest.raises(WarehouseUnavailable, match=r"cannot connect to the warehouse at 127\.0\.0\.1"):
+        run(down, today=TODAY)
+    assert one(warehouse, "SELECT count(*) FROM dw.loaded_files") == 0
+    unmigrated = pg_server.create_database(f"etlf_empty_{uuid.uuid4().hex[:8]}")
+    with pytest.raises(WarehouseUnavailable, match=r"apply the sql/dw migrations"):
+        run(Settings(raw_bucket=BUCKET, raw_prefix=warehouse.raw_prefix, dw_dsn=unmigrated),
+            today=TODAY)
+    out = run(warehouse, today=TODAY)
+    assert out["files_loaded"] == 1 and out["events_loaded"] == 4
+
+
+def test_stops_before_deadline_and_resumes(s3, warehouse):
+    for _ in range(6):
+        put(s3, warehouse.raw_prefix, gz(good_lines(3)))
+    budget = {"calls": 0}
+
+    def remaining_ms() -> int:
+        budget["calls"] += 1
+        return 120_000 if budget["calls"] <= 3 else 1_000
+
+    small = Settings(**{**warehouse.__dict__, "batch_max_files": 1})
+    first = run(small, today=TODAY, deadline=Deadline(remaining_ms, safety_ms=60_000))
+    assert first["stopped_early"] and 0 < first["files_loaded"] < 6
+    assert first["remaining"] == 6 - first["files_loaded"]
+    assert first["days_pending_refresh"] == 1  # no time left for rollups either
+    second = run(warehouse, today=TODAY)
+    assert second["files_loaded"] == first["remaining"] and not second["stopped_early"]
+    assert one(warehouse, "SELECT count(*) FROM dw.events") == 18
+    assert one(warehouse, "SELECT events FROM dw.daily_overview") == 18
+
+
+def test_late_object_found_within_lookback_and_watermark_advances(s3, warehouse):
+    put(s3, warehouse.raw_prefix, gz(good_lines(2)))
+    run(warehouse, today=TODAY)
+    assert one(warehouse, "SELECT value FROM dw.etl_state WHERE name = 'watermark'") == "2024-03-06"
+    # An object for yesterday shows up after the run (written just before midnight).
+    late_rec = RECEIVED + timedelta(hours=13)
+    put(s3, warehouse.raw_prefix, gz(good_lines(3, received=late_rec)), received=late_rec)
+    out = run(warehouse, today=date(2024, 3, 7))
+    assert out["files_loaded"] == 1 and out["events_loaded"] == 3
+
+
+def _closed_port() -> int:
+    from clickstream.net import free_port
+
+    return free_port()
+
+
+def test_gzip_multi_member_and_padding(s3, warehouse):
+    body = gz(good_lines(2)) + gz(good_lines(3)) + b"\x00" * 16
+    put(s3, warehouse.raw_prefix, body)
+    raw_deflate = zlib.compress(b"x")  # zlib, not gzip framing
+    put(s3, warehouse.raw_prefix, raw_deflate)
+    out = run(warehouse, today=TODAY)
+    assert out["events_loaded"] == 5 and out["files_failed"] == 1
