@@ -1,0 +1,1 @@
+"""Shiny for Python dashboards on the clickstream warehouse (read-only, rollups only)."""
