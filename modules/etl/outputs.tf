@@ -1,0 +1,34 @@
+output "function_name" {
+  description = "Name of the ETL Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the ETL Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "security_group_id" {
+  description = "Security group of the function; the warehouse security group must allow 5432 from it."
+  value       = aws_security_group.this.id
+}
+
+output "failure_queue_arn" {
+  description = "SQS queue receiving failed invocations (on-failure destination and DLQ)."
+  value       = aws_sqs_queue.failures.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "schedule_rule_arn" {
+  description = "EventBridge rule that triggers the runs."
+  value       = aws_cloudwatch_event_rule.this.arn
+}

@@ -1,0 +1,156 @@
+variable "name" {
+  description = "Name prefix for every resource (function, role, queue, alarms)."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,38}[a-z0-9]$", var.name))
+    error_message = "name must be 3-40 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the ETL deployment zip built outside Terraform (build/lambda/etl.zip)."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = endswith(var.package_path, ".zip")
+    error_message = "package_path must point to a .zip file (make build writes build/lambda/etl.zip)."
+  }
+}
+
+variable "package_hash" {
+  description = "Base64 SHA-256 of the zip (build/lambda/etl.zip.b64sha256), used as source_code_hash."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.package_hash))
+    error_message = "package_hash must be a base64-encoded SHA-256 (44 characters ending in '=')."
+  }
+}
+
+variable "vpc" {
+  description = "Where the function runs: private subnets (no NAT), the S3 gateway endpoint's prefix list and the interface endpoints' security group (SSM)."
+  type = object({
+    vpc_id                      = string
+    subnet_ids                  = list(string)
+    s3_prefix_list_id           = string
+    endpoints_security_group_id = string
+  })
+  nullable = false
+  validation {
+    condition     = length(var.vpc.subnet_ids) >= 1 && startswith(var.vpc.vpc_id, "vpc-")
+    error_message = "vpc.vpc_id must be a VPC id (vpc-...) and vpc.subnet_ids must list at least one private subnet."
+  }
+  validation {
+    condition     = startswith(var.vpc.s3_prefix_list_id, "pl-") && startswith(var.vpc.endpoints_security_group_id, "sg-")
+    error_message = "vpc.s3_prefix_list_id must be a prefix list id (pl-...) and vpc.endpoints_security_group_id a security group id (sg-...)."
+  }
+}
+
+variable "warehouse" {
+  description = "The PostgreSQL warehouse: its security group (the only 5432 egress target), address, database, ETL user and the SSM SecureString holding that user's password."
+  type = object({
+    security_group_id      = string
+    host                   = string
+    port                   = optional(number, 5432)
+    database               = optional(string, "analytics")
+    user                   = optional(string, "etl")
+    password_parameter_arn = string
+    sslmode                = optional(string, "prefer")
+  })
+  nullable = false
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.warehouse.password_parameter_arn))
+    error_message = "warehouse.password_parameter_arn must be the ARN of one SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)."
+  }
+  validation {
+    condition     = var.warehouse.port >= 1 && var.warehouse.port <= 65535 && startswith(var.warehouse.security_group_id, "sg-")
+    error_message = "warehouse.port must be 1-65535 and warehouse.security_group_id a security group id (sg-...)."
+  }
+  validation {
+    condition     = contains(["disable", "prefer", "require", "verify-ca", "verify-full"], var.warehouse.sslmode)
+    error_message = "warehouse.sslmode must be one of disable, prefer, require, verify-ca, verify-full."
+  }
+}
+
+variable "raw" {
+  description = "The raw events bucket the function reads, its KMS key and the key prefix (RAW_PREFIX)."
+  type = object({
+    bucket_name = string
+    kms_key_arn = string
+    prefix      = optional(string, "events/v1/")
+  })
+  nullable = false
+  validation {
+    condition     = can(regex("^([a-z0-9][a-z0-9-]*/)+$", var.raw.prefix))
+    error_message = "raw.prefix must be lower-case path segments ending in '/', e.g. events/v1/."
+  }
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.raw.kms_key_arn))
+    error_message = "raw.kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "schedule_expression" {
+  description = "EventBridge schedule of the runs, rate(...) or cron(...)."
+  type        = string
+  nullable    = false
+  default     = "rate(15 minutes)"
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be rate(<n> minutes|hours|days) or cron(...)."
+  }
+}
+
+variable "lambda" {
+  description = "Function settings. timeout is the hard limit; the ETL stops taking work safety_ms before it and resumes next run."
+  type = object({
+    memory_size      = optional(number, 1024)
+    timeout          = optional(number, 900)
+    safety_ms        = optional(number, 60000)
+    lookback_days    = optional(number, 2)
+    batch_max_events = optional(number, 50000)
+    workers          = optional(number, 8)
+  })
+  nullable = false
+  default  = {}
+  validation {
+    condition     = var.lambda.timeout >= 60 && var.lambda.timeout <= 900 && var.lambda.safety_ms < var.lambda.timeout * 1000
+    error_message = "lambda.timeout must be 60-900 seconds and lambda.safety_ms smaller than the timeout."
+  }
+  validation {
+    condition     = var.lambda.memory_size >= 256 && var.lambda.memory_size <= 10240
+    error_message = "lambda.memory_size must be 256-10240 MB."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group."
+  type        = number
+  nullable    = false
+  default     = 365
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a CloudWatch Logs retention value (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ... 3653)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the log group and the failure queue; null uses AWS managed encryption (SQS-managed SSE for the queue)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs notified when the function errors or a failed run lands in the queue."
+  type        = list(string)
+  nullable    = false
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags merged into every taggable resource."
+  type        = map(string)
+  nullable    = false
+  default     = {}
+}
