@@ -1,0 +1,108 @@
+"""Unit tests of the ETL's object reading and per-line validation (no AWS, no database)."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from datetime import date, timedelta
+
+import orjson
+import pytest
+from etl.config import ConfigError, Settings
+from etl.listing import days_to_list
+from etl.parsing import ObjectError, gunzip_chunks, iter_lines, parse_object, referrer_domain
+from etl.useragent import device_category
+
+pytestmark = pytest.mark.unit
+
+LIMITS = {"max_decompressed": 1_000_000, "max_line": 2048,
+          "max_late": timedelta(days=30), "max_future": timedelta(days=1)}
+
+
+def ev(**over) -> dict:
+    e = {"event_id": str(uuid.uuid4()), "event_name": "view_item", "event_ts": "2024-05-01T10:00:00.123Z",
+         "received_at": "2024-05-01T10:00:01.000Z", "anonymous_id": "a", "session_id": "s",
+         "items": [{"item_id": "SKU-1", "price": 10.5, "quantity": 2}]}
+    e.update(over)
+    return e
+
+
+def parse(lines: list[bytes]):
+    body = gzip.compress(b"\n".join(lines))
+    return parse_object("k", "events", date(2024, 5, 1), None, len(body), [body], **LIMITS)
+
+
+def test_valid_event_row_is_canonical():
+    eid = str(uuid.uuid4()).upper()
+    po = parse([orjson.dumps(ev(event_id=eid, event_ts="2024-05-01T12:00:00.123456789+02:00"))])
+    row = po.rows[0]
+    assert row[0] == eid.lower()
+    assert row[1] == "2024-05-01T12:00:00.123456+02:00"
+    assert orjson.loads(row[24]) == [{"item_id": "SKU-1", "item_name": None, "item_brand": None,
+                                      "item_category": None, "price": 10.5, "quantity": 2}]
+    assert po.days == {date(2024, 5, 1)} and po.rejects == []
+
+
+def test_duplicate_within_object_counted_once():
+    e = orjson.dumps(ev())
+    po = parse([e, e, b""])
+    assert len(po.rows) == 1 and po.duplicates_in_object == 1 and po.lines == 2
+
+
+@pytest.mark.parametrize(("over", "reason"), [
+    ({"event_id": "x"}, "invalid event_id"),
+    ({"event_name": "clickk"}, "invalid event_name"),
+    ({"event_ts": "2024-05-01 10:00:00Z"}, "invalid event_ts"),
+    ({"event_ts": "2024-05-03T10:00:00Z"}, "event_ts in the future"),
+    ({"value": True}, "invalid value"),
+    ({"session_id": None}, "missing session_id"),
+    ({"page": "home"}, "invalid page"),
+    ({"items": [{"item_id": ""}]}, "invalid items"),
+    ({"user_id": 5}, "invalid user_id"),
+])
+def test_invalid_fields_rejected_with_reason(over, reason):
+    po = parse([orjson.dumps(ev(**over))])
+    assert po.rows == [] and po.rejects[0][4].startswith(reason)
+
+
+def test_gzip_limits_and_corruption():
+    assert b"".join(gunzip_chunks([gzip.compress(b"a\n") + gzip.compress(b"b\n")], 100)) == b"a\nb\n"
+    with pytest.raises(ObjectError, match="exceeds"):
+        list(gunzip_chunks([gzip.compress(b"0" * 10_000)], 1000))
+    with pytest.raises(ObjectError, match="truncated"):
+        list(gunzip_chunks([gzip.compress(b"x" * 1000)[:-10]], 10_000))
+    with pytest.raises(ObjectError, match="not a valid gzip"):
+        list(gunzip_chunks([b"hello"], 10_000))
+    assert list(gunzip_chunks([b""], 10)) == []
+
+
+def test_iter_lines_skips_long_line_without_holding_it():
+    chunks = [b"short\n" + b"x" * 50, b"y" * 50, b"z\nlast"]
+    got = list(iter_lines(chunks, max_line=20))
+    assert got == [(1, b"short", 5), (2, None, 101), (3, b"last", 4)]
+
+
+def test_device_and_referrer():
+    assert device_category("Mozilla/5.0 (compatible; Googlebot/2.1)") == "bot"
+    assert device_category("Mozilla/5.0 (iPad; CPU OS 17_5)") == "tablet"
+    assert device_category("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148") == "mobile"
+    assert device_category("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari") == "mobile"
+    assert device_category("Mozilla/5.0 (Linux; Android 13; SM-X710) Safari") == "tablet"
+    assert device_category("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126") == "desktop"
+    assert device_category(None) == "unknown"
+    assert referrer_domain("https://www.Google.com/search?q=x") == "google.com"
+    assert referrer_domain("not a url") is None and referrer_domain("http://[::1") is None
+
+
+def test_days_to_list_and_settings():
+    assert days_to_list(date(2024, 1, 10), None, 2, date(2024, 1, 10)) == [
+        date(2024, 1, 8), date(2024, 1, 9), date(2024, 1, 10), date(2024, 1, 11)]
+    assert days_to_list(None, None, 2, date(2024, 1, 10)) == []
+    with pytest.raises(ConfigError, match="RAW_BUCKET"):
+        Settings.from_env({})
+    with pytest.raises(ConfigError, match="missing: DW_HOST"):
+        Settings.from_env({"RAW_BUCKET": "b"})
+    s = Settings.from_env({"RAW_BUCKET": "b", "DW_DSN": "postgresql://x/y", "RAW_PREFIX": "p/v1"})
+    assert s.raw_prefix == "p/v1/"
+    with pytest.raises(ConfigError, match="ETL_WORKERS must be an integer"):
+        Settings.from_env({"RAW_BUCKET": "b", "DW_DSN": "d", "ETL_WORKERS": "many"})
