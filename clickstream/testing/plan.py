@@ -16,6 +16,7 @@ Only what the inventory names is checked, so it states intent, not a copy of the
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,3 +113,22 @@ def assert_inventory(plan: dict, path: Path) -> None:
     errors = inventory_errors(plan, load_inventory(path))
     if errors:
         raise AssertionError(f"plan differs from {path.name}:\n  " + "\n  ".join(errors))
+
+
+def validation_errors(text: str) -> dict[str, list[str]]:
+    """Map each module argument named in a plan's "Invalid value for variable" errors to the
+    messages reported for it (whitespace collapsed: Terraform wraps lines at ~80 columns).
+
+    Several bad variables can then share one plan (Terraform reports every failed validation
+    at once) while each case still checks that *its* argument got *its* message.
+    """
+    found: dict[str, list[str]] = {}
+    for block in text.split("Error: ")[1:]:
+        if not block.startswith("Invalid value for variable"):
+            continue
+        arg = re.search(r"^\s*\d+:\s+(\w+)\s*=", block, re.MULTILINE)
+        # The message is the last paragraph before "This was checked by ...".
+        message = block.split("This was checked by")[0].strip().rsplit("\n\n", 1)[-1]
+        if arg:
+            found.setdefault(arg.group(1), []).append(" ".join(message.split()))
+    return found

@@ -10,7 +10,6 @@ which route tables and subnets the endpoints use.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from clickstream import REPO_ROOT
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
-from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type
+from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type, validation_errors
 
 pytestmark = pytest.mark.plan
 
@@ -153,17 +152,6 @@ def test_al2023_statement_can_be_switched_off(existing_root: Terraform) -> None:
 # -- validation ---------------------------------------------------------------------------------
 
 
-def validation_errors(text: str) -> dict[str, list[str]]:
-    """Module argument -> messages of its failed validations (see test_network.py)."""
-    found: dict[str, list[str]] = {}
-    for block in text.split("Error: ")[1:]:
-        if not block.startswith("Invalid value for variable"):
-            continue
-        arg = re.search(r"^\s*\d+:\s+(\w+)\s*=", block, re.MULTILINE)
-        message = block.split("This was checked by")[0].strip().rsplit("\n\n", 1)[-1]
-        if arg:
-            found.setdefault(arg.group(1), []).append(" ".join(message.split()))
-    return found
 
 
 BATCHES: dict[str, dict] = {

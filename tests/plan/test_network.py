@@ -8,7 +8,6 @@ stops at plan time with a message saying what is expected, not deep inside an ap
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from clickstream import REPO_ROOT
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
-from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type
+from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type, validation_errors
 
 pytestmark = pytest.mark.plan
 
@@ -127,23 +126,6 @@ def test_isolated_layout_with_data_tier(network_root: Terraform) -> None:
     assert_inventory(plan, INVENTORIES / "network_isolated_data_tier.yaml")
 
 
-def validation_errors(text: str) -> dict[str, list[str]]:
-    """Map each module argument named in a plan's "Invalid value for variable" errors to the
-    messages reported for it (whitespace collapsed: Terraform wraps lines at ~80 columns).
-
-    Several bad variables can then share one plan (Terraform reports every failed validation
-    at once) while each case still checks that *its* argument got *its* message.
-    """
-    found: dict[str, list[str]] = {}
-    for block in text.split("Error: ")[1:]:
-        if not block.startswith("Invalid value for variable"):
-            continue
-        arg = re.search(r"^\s*\d+:\s+(\w+)\s*=", block, re.MULTILINE)
-        # The message is the last paragraph before "This was checked by ...".
-        message = block.split("This was checked by")[0].strip().rsplit("\n\n", 1)[-1]
-        if arg:
-            found.setdefault(arg.group(1), []).append(" ".join(message.split()))
-    return found
 
 
 # One plan per batch; a batch holds at most one bad value per argument.
