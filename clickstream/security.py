@@ -649,6 +649,21 @@ def _enrichment_root(plans: list[PlanOutcome], tmp: Path) -> Path:
     return root
 
 
+_BINARY_SUFFIXES = {".pyc", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".whl", ".gz"}
+
+
+def _secret_files(trees: list[Path]) -> list[str]:
+    """Every text file of the secrets trees, repo-relative (one ``-f`` list, one checkov run)."""
+    files: list[str] = []
+    for tree in trees:
+        paths = [tree] if tree.is_file() else sorted(p for p in tree.rglob("*") if p.is_file())
+        for p in paths:
+            if {"__pycache__", "node_modules", ".terraform"} & set(p.parts) or p.suffix in _BINARY_SUFFIXES:
+                continue
+            files.append(_rel(p))
+    return files
+
+
 def global_skips(config: Path = CHECKOV_CONFIG) -> list[str]:
     """``skip-check`` entries of .checkov.yaml, each with the comment line above it."""
     if not config.exists():
@@ -686,15 +701,17 @@ def run_gate(
         shutil.rmtree(plan_dir)
 
     with tempfile.TemporaryDirectory(prefix="security-") as tmp, ThreadPoolExecutor(max_workers=2) as pool:
-        futures: dict[str, Future] = {}
-        if sources:
-            args = [a for p in sources for a in ("-d", _rel(p))] + ["--framework", "terraform"]
-            label = "source scan of " + ", ".join(_rel(p) for p in sources)
-            futures["source"] = pool.submit(run_checkov, args, label, log)
-        if secrets:
-            args = [a for p in secrets for a in ("-d", _rel(p))] + ["--framework", "secrets"]
-            label = "secrets scan of " + ", ".join(_rel(p) for p in secrets)
-            futures["secrets"] = pool.submit(run_checkov, args, label, log)
+        # One checkov process per tree: with several -d in one run checkov 3.3 reports some
+        # trees twice and silently drops others (seen with modules + envs and with fixtures).
+        futures: list[tuple[str, Future]] = []
+        for tree in sources:
+            args = ["-d", _rel(tree), "--framework", "terraform"]
+            futures.append(("source", pool.submit(run_checkov, args, f"source scan of {_rel(tree)}", log)))
+        secret_files = _secret_files(secrets)
+        if secret_files:
+            args = ["--framework", "secrets", "-f", *secret_files]
+            label = f"secrets scan of {len(secret_files)} files in " + ", ".join(_rel(p) for p in secrets)
+            futures.append(("secrets", pool.submit(run_checkov, args, label, log)))
 
         result.plans = make_plans(plans, plan_dir, log, emulator_env) if plans else []
         planned = [p for p in result.plans if p.json_path]
@@ -705,9 +722,9 @@ def run_gate(
             args = ["--framework", "terraform_plan", "--repo-root-for-plan-enrichment", str(enrich),
                     "--deep-analysis", "-f"]
             args += [_rel(p.json_path) for p in planned]
-            futures["plan"] = pool.submit(run_checkov, args, f"plan scan of {len(planned)} plan(s)", log)
+            futures.append(("plan", pool.submit(run_checkov, args, f"plan scan of {len(planned)} plan(s)", log)))
 
-        for scan, future in futures.items():
+        for scan, future in futures:
             try:
                 reports, _stderr = future.result()
             except SecurityError as exc:
