@@ -310,6 +310,8 @@ class ParsedObject:
     min_ts: datetime | None = None
     max_ts: datetime | None = None
     duplicates_in_object: int = 0
+    #: item_id -> [first_seen, last_seen, name, brand, category, price] (latest attributes)
+    products: dict[str, list] = field(default_factory=dict)
 
 
 def _payload_and_raw(line: bytes | None, obj: object | None) -> tuple[str | None, str | None]:
@@ -378,6 +380,8 @@ def parse_object(
         rows.append(row)
         ids.append(row[0])
         uts = ts.astimezone(UTC)
+        if row[24] is not None:
+            _note_products(po.products, obj["items"], uts)
         days.add(uts.date())
         if min_ts is None or uts < min_ts:
             min_ts = uts
@@ -385,6 +389,37 @@ def parse_object(
             max_ts = uts
     po.min_ts, po.max_ts = min_ts, max_ts
     return po
+
+
+def _note_products(products: dict[str, list], items: list[dict], ts: datetime) -> None:
+    """Keep each product's first/last sighting and its latest attributes (already validated)."""
+    for it in items:
+        cur = products.get(it["item_id"])
+        attrs = (it.get("item_name"), it.get("item_brand"), it.get("item_category"), it.get("price"))
+        if cur is None:
+            products[it["item_id"]] = [ts, ts, *attrs]
+        else:
+            if ts < cur[0]:
+                cur[0] = ts
+            if ts >= cur[1]:
+                cur[1] = ts
+                cur[2:] = attrs
+
+
+def merge_products(objs: Iterable[ParsedObject]) -> dict[str, list]:
+    """Products of several objects, latest attributes winning."""
+    out: dict[str, list] = {}
+    for o in objs:
+        for item_id, (first, last, *attrs) in o.products.items():
+            cur = out.get(item_id)
+            if cur is None:
+                out[item_id] = [first, last, *attrs]
+                continue
+            cur[0] = min(cur[0], first)
+            if last >= cur[1]:
+                cur[1] = last
+                cur[2:] = attrs
+    return out
 
 
 def _ingest_reject(key: str, line_no: int, obj: object, line: bytes) -> tuple:
