@@ -9,6 +9,8 @@ moto), it is used as is and never reset by us unless it is moto; otherwise an em
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -93,9 +95,46 @@ def start_embedded(port: int | None = None, host: str = "127.0.0.1") -> Emulator
     return Emulator(endpoint_url=f"http://{host}:{port}", embedded=True, _server=server)
 
 
+class _ProcessServer:
+    """moto's server in its own process (same HTTP API as the threaded one)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def start_process(port: int | None = None, host: str = "127.0.0.1") -> Emulator:
+    """Start moto's server as a separate process.
+
+    Benchmarks use this: an in-process server competes for the GIL with the code being
+    measured, which would charge the emulator's work to the ETL or the ingest handler.
+    """
+    port = port or free_port(host)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(host, port, timeout=60)
+    except TimeoutError:
+        proc.kill()
+        raise
+    return Emulator(endpoint_url=f"http://{host}:{port}", embedded=True, _server=_ProcessServer(proc))
+
+
 @contextmanager
-def emulator(environ: Mapping[str, str] | None = None) -> Iterator[Emulator]:
-    """Yield an emulator: the one in ``AWS_ENDPOINT_URL`` or a freshly started moto."""
+def emulator(environ: Mapping[str, str] | None = None, *, out_of_process: bool = False) -> Iterator[Emulator]:
+    """Yield an emulator: the one in ``AWS_ENDPOINT_URL`` or a freshly started moto.
+
+    ``out_of_process`` starts moto as its own process instead of a thread of this one.
+    """
     environ = os.environ if environ is None else environ
     external = environ.get("AWS_ENDPOINT_URL", "").strip()
     if external:
@@ -104,7 +143,7 @@ def emulator(environ: Mapping[str, str] | None = None) -> Iterator[Emulator]:
             raise ValueError(f"AWS_ENDPOINT_URL is not an http(s) URL: {external!r}")
         yield Emulator(endpoint_url=external.rstrip("/"), embedded=False)
         return
-    emu = start_embedded()
+    emu = start_process() if out_of_process else start_embedded()
     try:
         yield emu
     finally:

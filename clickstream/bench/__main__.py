@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "started": time.time(), "results": {}}
     failed = False
     with ExitStack() as stack:
-        emu = stack.enter_context(emulator())
+        emu = stack.enter_context(emulator(out_of_process=True))
         os.environ.update(emu.env)
         ctx = BenchContext(emulator=emu, quick=args.quick, stack=stack)
         for name in names:

@@ -47,3 +47,12 @@ def test_external_endpoint_is_used_as_given_and_never_started(emulator) -> None:
 def test_a_malformed_external_endpoint_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="not an http"), emulator_cm(environ={"AWS_ENDPOINT_URL": "localhost:4566"}):
         pass
+
+
+def test_out_of_process_server_answers_and_is_stopped() -> None:
+    with emulator_cm(environ={}, out_of_process=True) as emu:
+        host, port = emu.endpoint_url.removeprefix("http://").split(":")
+        s3 = boto3.client("s3", endpoint_url=emu.endpoint_url)
+        s3.create_bucket(Bucket="separate-process")
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["separate-process"]
+    assert not port_open(host, int(port))
