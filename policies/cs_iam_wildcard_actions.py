@@ -5,7 +5,8 @@ broad as it gets for that service and is what least privilege forbids here. ``No
 Allow statement grants everything but the listed actions, so it fails too. Covered: every
 identity policy resource (role, user and group inline policies, managed policies, a role's
 ``inline_policy`` blocks) and ``aws_iam_policy_document`` data sources. Resource policies (key,
-bucket, endpoint policies) are out of scope: their principals, not their actions, bound them.
+bucket, endpoint policies) are out of scope: their principals, not their actions, bound them;
+a policy-document statement with ``principals`` is such a resource policy and is not judged.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class PolicyDocumentWildcardActions(BaseDataCheck):
         self.evaluated_keys = ["statement"]
         for statement in blocks(conf.get("statement", [])):
             if str(scalar(statement.get("effect", "Allow"))) != "Allow":
+                continue
+            if statement.get("principals") or statement.get("not_principals"):
+                # A resource policy (key, bucket, queue): its principals bound it; the
+                # account-root "kms:*" statement of a key policy is the AWS-documented default.
                 continue
             if strings(statement.get("not_actions", [])):
                 return CheckResult.FAILED

@@ -43,6 +43,7 @@ CASES = [
 SOURCE_ONLY_CASES = [
     ("CKV_CS_3", "aws_iam_policy_document.fail_doc_service_star", "failed"),
     ("CKV_CS_3", "aws_iam_policy_document.pass_doc_named", "passed"),
+    ("CKV_CS_3", "aws_iam_policy_document.pass_doc_key_policy", "passed"),
 ]
 
 
