@@ -62,7 +62,7 @@ class Settings:
         prefix = env.get("RAW_PREFIX", DEFAULT_RAW_PREFIX)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        if not _PREFIX_RE.match(prefix):
+        if not _PREFIX_RE.match(prefix) or {".", ".."} & set(prefix.split("/")):
             raise ConfigError(f"RAW_PREFIX must be S3-safe path segments ending in '/', got {prefix!r}")
         return cls(
             raw_bucket=bucket,

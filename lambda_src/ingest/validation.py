@@ -22,24 +22,28 @@ from typing import Any
 import fastjsonschema
 from common.schema import events_v1
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
-)
+#: The schema's own pattern (months, hours, minutes, seconds bounded); days 29-31 and leap
+#: years are what the calendar check below adds.
+_RFC3339 = re.compile(events_v1()["properties"]["sent_at"]["pattern"])
 MAX_REASON_CHARS = 300
 
 
 def is_rfc3339(value: str) -> bool:
-    """True for a real RFC 3339 instant (``T`` separator, ``Z`` or an offset, valid date)."""
+    """True for a real RFC 3339 instant (``T`` separator, ``Z`` or an offset, valid date).
+
+    Leap seconds (``:60``) are refused: no browser clock produces them and PostgreSQL cannot
+    store them; the reference ``jsonschema`` format checker refuses them too.
+    """
     if not isinstance(value, str) or not _RFC3339.match(value):
         return False
-    if value[8:10] <= "28" and value[17:19] != "60":
+    if value[17:19] > "59":
+        return False  # leap seconds: valid RFC 3339, but unknown to datetime and PostgreSQL
+    if value[8:10] <= "28":
         return True  # the pattern bounds every field; only days 29-31 need a calendar
     head, _, frac_tz = value.partition(".")
     if frac_tz:  # Python parses at most 6 fractional digits: drop the rest.
         digits = len(frac_tz) - len(frac_tz.lstrip("0123456789"))
         value = head + "." + frac_tz[: min(digits, 6)] + frac_tz[digits:]
-    if value[17:19] == "60":  # leap second: valid RFC 3339, unknown to datetime
-        value = value[:17] + "59" + value[19:]
     try:
         datetime.fromisoformat(value)
     except ValueError:

@@ -45,6 +45,8 @@ resource "aws_s3_bucket_logging" "this" {
   bucket        = aws_s3_bucket.this.id
   target_bucket = aws_s3_bucket.logs.id
   target_prefix = "s3/${local.raw_bucket}/"
+  # S3 checks at this call that the target's policy already lets the logging service write.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
@@ -102,7 +104,9 @@ data "aws_iam_policy_document" "raw_bucket" {
     actions   = ["s3:*"]
     resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
     principals {
-      type        = "*"
+      # {"AWS": "*"} is the same as "*" (everyone, anonymous included), and the form moto's
+      # bucket-logging permission check can parse.
+      type        = "AWS"
       identifiers = ["*"]
     }
     condition {
@@ -119,7 +123,9 @@ data "aws_iam_policy_document" "raw_bucket" {
     actions   = ["s3:PutObject"]
     resources = ["${aws_s3_bucket.this.arn}/*"]
     principals {
-      type        = "*"
+      # {"AWS": "*"} is the same as "*" (everyone, anonymous included), and the form moto's
+      # bucket-logging permission check can parse.
+      type        = "AWS"
       identifiers = ["*"]
     }
     condition {
@@ -134,7 +140,9 @@ data "aws_iam_policy_document" "raw_bucket" {
     actions   = ["s3:PutObject"]
     resources = ["${aws_s3_bucket.this.arn}/*"]
     principals {
-      type        = "*"
+      # {"AWS": "*"} is the same as "*" (everyone, anonymous included), and the form moto's
+      # bucket-logging permission check can parse.
+      type        = "AWS"
       identifiers = ["*"]
     }
     condition {
@@ -222,7 +230,9 @@ data "aws_iam_policy_document" "log_bucket" {
     actions   = ["s3:*"]
     resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
     principals {
-      type        = "*"
+      # {"AWS": "*"} is the same as "*" (everyone, anonymous included), and the form moto's
+      # bucket-logging permission check can parse.
+      type        = "AWS"
       identifiers = ["*"]
     }
     condition {

@@ -116,7 +116,7 @@ def _all(plan: dict) -> list[dict]:
 def test_raw_bucket_policy_denies_plain_http_and_puts_without_the_key(plan: dict) -> None:
     stmts = _statements(plan, "data.aws_iam_policy_document.raw_bucket")
     assert set(stmts) == {"DenyInsecureTransport", "DenyPutWithoutSseKms", "DenyPutWithAnotherKey"}
-    assert all(s["effect"] == "Deny" and s["principals"] == [("*", ["*"])] for s in stmts.values())
+    assert all(s["effect"] == "Deny" and s["principals"] == [("AWS", ["*"])] for s in stmts.values())
     assert stmts["DenyInsecureTransport"]["actions"] == ["s3:*"]
     assert stmts["DenyInsecureTransport"]["conditions"] == [("Bool", "aws:SecureTransport", ["false"])]
     assert stmts["DenyPutWithoutSseKms"]["actions"] == ["s3:PutObject"]

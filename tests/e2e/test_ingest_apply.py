@@ -1,0 +1,161 @@
+"""modules/ingest applied to the emulator, read back, and driven over HTTP through the deployed zip.
+
+One apply for the whole file (applies are the slow part). The checks read what the emulator
+holds, i.e. what Terraform really created: the rendered bucket and role policies with their
+real ARNs, key rotation, the function's environment, the API's route, CORS and throttling.
+Then the deployed artifact (hash-checked against the function's CodeSha256) serves
+``POST /v1/events`` behind the local HTTP API adapter and the event lands in the raw bucket,
+encrypted with the module's key.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from clickstream import REPO_ROOT
+from clickstream.build import build_lambda
+from clickstream.emulator import Emulator
+from clickstream.http_api import HttpApi
+from clickstream.lambda_runner import run_deployed
+from clickstream.terraform import Terraform
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE = REPO_ROOT / "modules" / "ingest" / "examples" / "basic"
+ORIGIN = "https://shop.example.com"
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    zip_path, b64 = build_lambda("ingest", out_dir=tmp_path_factory.mktemp("build"))
+    variables = {
+        "name": "cs-e2e",
+        "package_path": str(zip_path),
+        "package_hash": b64,
+        "force_destroy": True,
+        "throttling": {"rate_limit": 20, "burst_limit": 40},
+        "lambda": {"reserved_concurrency": 3, "max_events_per_request": 100},
+    }
+    with Terraform(EXAMPLE, emulator_env=emulator.env) as tf:
+        try:
+            outputs = tf.apply(variables)["ingest"]
+            yield {**outputs, "zip_path": Path(zip_path)}
+        finally:
+            tf.destroy(variables)
+
+
+def test_raw_bucket_is_encrypted_versioned_private_and_logged(deployed: dict) -> None:
+    s3 = boto3.client("s3")
+    bucket = deployed["raw_bucket_name"]
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": deployed["kms_key_arn"],
+    }
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(pab.values()) and len(pab) == 4
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    assert logging["TargetBucket"] == deployed["access_log_bucket_name"]
+    log_rule = s3.get_bucket_encryption(Bucket=deployed["access_log_bucket_name"])[
+        "ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert log_rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    key = boto3.client("kms").get_key_rotation_status(KeyId=deployed["kms_key_arn"])
+    assert key["KeyRotationEnabled"] is True
+
+
+def test_rendered_bucket_policy_names_the_real_key(deployed: dict) -> None:
+    policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=deployed["raw_bucket_name"])["Policy"])
+    stmts = {s["Sid"]: s for s in policy["Statement"]}
+    cond = stmts["DenyPutWithAnotherKey"]["Condition"]["StringNotEquals"]
+    assert cond["s3:x-amz-server-side-encryption-aws-kms-key-id"] == deployed["kms_key_arn"]
+    assert stmts["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_rendered_role_policy_is_exactly_least_privilege(deployed: dict) -> None:
+    iam = boto3.client("iam")
+    role = deployed["role_arn"].rsplit("/", 1)[-1]
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["ingest"]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    doc = iam.get_role_policy(RoleName=role, PolicyName="ingest")["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    bucket_arn = deployed["raw_bucket_arn"]
+
+    def norm(v: str | list[str]) -> str | list[str]:
+        return sorted(v) if isinstance(v, list) else v
+
+    got = {s["Sid"]: (norm(s["Action"]), norm(s["Resource"])) for s in doc["Statement"]}
+    log_group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{deployed['lambda_log_group_name']}:*"
+    assert got == {
+        "PutRawEvents": ("s3:PutObject", [f"{bucket_arn}/events/v1/dt=*", f"{bucket_arn}/events/v1/rejected/*"]),
+        "EncryptRawEvents": ("kms:GenerateDataKey", deployed["kms_key_arn"]),
+        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arn),
+    }
+
+
+def test_function_environment_and_api_settings(deployed: dict) -> None:
+    fn = boto3.client("lambda").get_function_configuration(FunctionName=deployed["function_name"])
+    assert fn["Environment"]["Variables"] == {
+        "RAW_BUCKET": deployed["raw_bucket_name"],
+        "RAW_PREFIX": "events/v1/",
+        "RAW_KMS_KEY_ARN": deployed["kms_key_arn"],
+        "ALLOWED_APP_IDS": "shop-web",
+        "CORS_ALLOW_ORIGINS": ORIGIN,
+        "MAX_BODY_BYTES": "1048576",
+        "MAX_EVENTS_PER_REQUEST": "100",
+        "LOG_LEVEL": "INFO",
+    }
+    assert fn["Handler"] == "ingest.handler.handler" and fn["Runtime"] == "python3.12"
+    api = boto3.client("apigatewayv2")
+    routes = api.get_routes(ApiId=deployed["api_id"])["Items"]
+    assert [r["RouteKey"] for r in routes] == ["POST /v1/events"]
+    cors = api.get_api(ApiId=deployed["api_id"])["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [ORIGIN]
+    stage = api.get_stage(ApiId=deployed["api_id"], StageName="$default")
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 40
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 20
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback adapter
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_deployed_artifact_stores_a_posted_batch_encrypted_with_the_module_key(deployed: dict) -> None:
+    event = {
+        "event_id": str(uuid.uuid4()), "event_name": "page_view", "event_ts": "2026-11-22T04:31:00Z",
+        "anonymous_id": "a-1", "session_id": "s-1",
+        "page": {"url": "https://shop.example.com/", "path": "/"},
+    }
+    body = json.dumps({"app_id": "shop-web", "sent_at": "2026-11-22T04:31:01Z",
+                       "events": [event, {"event_name": "bogus"}]}).encode()
+    with run_deployed(deployed["function_name"], deployed["zip_path"]) as runner, \
+            HttpApi.from_emulator(deployed["api_id"], {deployed["function_name"]: runner}) as api:
+        status, resp = _post(f"{api.url}/v1/events", body,
+                             {"content-type": "text/plain;charset=UTF-8", "origin": ORIGIN})
+        assert (status, resp["accepted"], [r["index"] for r in resp["rejected"]]) == (200, 1, [1])
+        status, resp = _post(f"{api.url}/v1/events", body.replace(b"shop-web", b"intruder"),
+                             {"content-type": "application/json"})
+        assert status == 403
+    s3 = boto3.client("s3")
+    bucket = deployed["raw_bucket_name"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="events/v1/")["Contents"]]
+    accepted = [k for k in keys if "/rejected/" not in k]
+    assert len(accepted) == 1 and len(keys) == 2
+    obj = s3.get_object(Bucket=bucket, Key=accepted[0])
+    assert obj["ServerSideEncryption"] == "aws:kms"
+    assert obj["SSEKMSKeyId"].endswith(deployed["kms_key_arn"].rsplit("/", 1)[-1])
+    line = json.loads(gzip.decompress(obj["Body"].read()))
+    assert line["event_id"] == event["event_id"] and line["ip_anon"] is not None
