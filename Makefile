@@ -89,9 +89,9 @@ bench: _require_venv ## benchmarks -> reports/bench.json
 	$(PY) -m clickstream.bench $(BENCH_ARGS)
 
 demo: _require_venv ## the whole platform on this machine (Ctrl-C stops it)
-	@test -f clickstream/demo.py || { echo "make demo not built yet (issue 9)" >&2; exit 2; }
-	$(PY) -m clickstream.demo
+	@test -f envs/local/main.tf || { echo "make demo needs envs/local, not built yet (issue 6)" >&2; exit 2; }
+	$(PY) -m clickstream.demo $(DEMO_ARGS)
 
 clean: ## remove build output, caches and reports (keeps .venv)
-	rm -rf build .cache reports/*.json reports/*.xml reports/*.sarif reports/*.md .pytest_cache .ruff_cache .hypothesis
+	rm -rf build .cache reports/*.json reports/*.xml reports/*.sarif reports/*.md reports/plans .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path "./.venv*" -exec rm -rf {} +
