@@ -85,6 +85,9 @@ def start_embedded(port: int | None = None, host: str = "127.0.0.1") -> Emulator
 
     from moto.server import ThreadedMotoServer
 
+    from clickstream.moto_server import patch_moto
+
+    patch_moto()
     # One access-log line per AWS call drowns the output of a Terraform apply.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -118,7 +121,7 @@ def start_process(port: int | None = None, host: str = "127.0.0.1") -> Emulator:
     """
     port = port or free_port(host)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "clickstream.moto_server", "-H", host, "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -35,6 +35,11 @@ class Context:
 
 
 def main() -> None:
+    # Run as a script, Python puts this file's folder (the harness package) first on sys.path,
+    # where a module could shadow the standard library for the handler (e.g. a `platform.py`
+    # hiding stdlib `platform` from botocore). The Lambda runtime has no such folder.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     proto_out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # handler prints go to the log stream
     task_root = os.environ["LAMBDA_TASK_ROOT"]

@@ -56,3 +56,23 @@ def test_out_of_process_server_answers_and_is_stopped() -> None:
         s3.create_bucket(Bucket="separate-process")
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["separate-process"]
     assert not port_open(host, int(port))
+
+
+def test_conditional_bucket_policy_statements_do_not_block_the_emulator(fresh_emulator) -> None:
+    """moto cannot evaluate conditions; the harness leaves them out, keeps the rest."""
+    import json
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="tls-only")
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+         "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "NoSecrets", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::tls-only/secrets/*"},
+    ]}))
+    s3.put_object(Bucket="tls-only", Key="ok", Body=b"x")
+    assert s3.get_object(Bucket="tls-only", Key="ok")["Body"].read() == b"x"
+    # An unconditional Deny is still enforced.
+    with pytest.raises(s3.exceptions.ClientError, match="403"):
+        s3.put_object(Bucket="tls-only", Key="secrets/k", Body=b"x")
