@@ -103,6 +103,9 @@ resource "aws_s3_bucket_logging" "this" {
   bucket        = aws_s3_bucket.this.id
   target_bucket = local.create_log ? aws_s3_bucket.logs[0].id : var.access_logs.target_bucket
   target_prefix = var.access_logs.target_prefix
+
+  # S3 checks that the target admits log delivery when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.logs]
 }
 
 data "aws_iam_policy_document" "this" {
@@ -167,7 +170,9 @@ resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
   policy = data.aws_iam_policy_document.this.json
 
-  depends_on = [aws_s3_bucket_public_access_block.this]
+  # The uploads go first: they already use TLS and this bucket's key, and emulators that
+  # evaluate Deny statements without their conditions (moto) would refuse them otherwise.
+  depends_on = [aws_s3_bucket_public_access_block.this, aws_s3_object.this]
 }
 
 # -- uploads --------------------------------------------------------------------------------------
@@ -185,8 +190,5 @@ resource "aws_s3_object" "this" {
   bucket_key_enabled     = true
   tags                   = var.tags
 
-  depends_on = [
-    aws_s3_bucket_server_side_encryption_configuration.this,
-    aws_s3_bucket_policy.this,
-  ]
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this, aws_s3_bucket_public_access_block.this]
 }
