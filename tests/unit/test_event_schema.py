@@ -1,11 +1,11 @@
-"""The event contract file: a valid draft 2020-12 schema, with examples, and the Lambda's fast
+"""The event contract file: a valid draft 2020-12 schema, with examples, and the Lambda's
 validators agreeing with the reference implementation on it.
 
-The Lambda does not validate with the schema file verbatim: it folds the per-event-name
-``if/then`` rules into one compiled validator per name and rewrites ``dependentRequired`` for
-fastjsonschema (see ingest.validation). These tests are what make that safe: on hand-written
-cases and on hypothesis-generated events the fast path and ``jsonschema``'s Draft 2020-12
-validator must give the same verdict.
+The Lambda validates with jsonschema-rs (compiled, formats asserted) in two ways: the whole
+request in one call (its fast path) and, when that fails, the envelope alone and each event
+alone (for reasons by index). These tests are what make that safe: on hand-written cases and
+on hypothesis-generated events and requests, both must give the verdict of the reference
+``jsonschema`` Draft 2020-12 validator with its format checker.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from common.schema import EVENTS_V1, events_v1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest.validation import Validators, is_rfc3339
+from ingest.validation import Validators, compile_schema
 
 pytestmark = pytest.mark.unit
 
@@ -133,13 +133,83 @@ def test_fast_validator_agrees_with_reference_on_generated_events(event: dict) -
     assert (FAST.event_error(event) is None) is EVENT_REF.is_valid(event)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="0123456789-T:.Z+", min_size=10, max_size=32))
+DATE_TIME = compile_schema(SCHEMA["properties"]["sent_at"])
+REFERENCE_FORMAT = jsonschema.Draft202012Validator(
+    SCHEMA["properties"]["sent_at"], format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(alphabet="0123456789-T:.Z+", min_size=10, max_size=32),
+    st.datetimes().map(lambda d: d.isoformat() + "Z"),
+    st.builds("{:04d}-{:02d}-{:02d}T23:59:{:02d}Z".format, st.integers(0, 2100), st.integers(0, 13),
+              st.integers(0, 32), st.integers(58, 61)),
+))
 def test_date_time_check_never_accepts_what_python_cannot_parse(value: str) -> None:
-    if is_rfc3339(value):
-        from datetime import datetime
-        fixed = re.sub(r"\.(\d{6})\d+", r".\1", value)
-        datetime.fromisoformat(fixed)
+    from datetime import datetime
+
+    if DATE_TIME.is_valid(value):
+        datetime.fromisoformat(re.sub(r"\.(\d{6})\d+", r".\1", value))
+    assert DATE_TIME.is_valid(value) is REFERENCE_FORMAT.is_valid(value)
+
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("2024-02-29T00:00:00Z", True), ("2026-02-29T00:00:00Z", False), ("2026-04-31T00:00:00Z", False),
+    ("2026-06-30T23:59:60Z", False), ("0000-01-29T00:00:00Z", False), ("0000-01-01T00:00:00Z", False),
+    ("0001-01-01T00:00:00Z", True), ("2026-11-22T04:31:00.123456789+05:30", True),
+    ("2026-11-22T04:31:00.1234567890Z", False), ("2026-11-22t04:31:00Z", False),
+])
+def test_date_time_edge_cases(value: str, valid: bool) -> None:
+    assert DATE_TIME.is_valid(value) is valid
+    assert REFERENCE_FORMAT.is_valid(value) is valid
+
+
+_requests = st.fixed_dictionaries(
+    {"app_id": st.sampled_from(["shop-web", "", 7]),
+     "sent_at": st.sampled_from(["2026-11-22T04:31:00Z", "2026-02-30T00:00:00Z"]),
+     "events": st.lists(st.one_of(st.sampled_from([_event(n) for n in NAMES]), _events), max_size=4)},
+    optional={"extra": st.integers()},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_requests)
+def test_fast_path_agrees_with_reference_and_with_the_slow_path(body: dict) -> None:
+    """One call on the whole request == the reference; and == envelope ok + every event ok."""
+    fast = FAST.request_valid(body)
+    assert fast is REFERENCE.is_valid(body)
+    if FAST.envelope_error(body) is None:
+        assert fast is all(FAST.event_error(ev) is None for ev in body["events"])
+    else:
+        assert fast is False
+
+
+def test_request_fast_path_leaves_the_count_limit_to_the_app() -> None:
+    """More than the schema's 500 events is the app's 413 (MAX_EVENTS_PER_REQUEST), not a 400."""
+    body = {"app_id": "shop-web", "sent_at": "2026-11-22T04:31:00Z",
+            "events": [_event("page_view", event_id=f"0b8f6c1e-6f0e-4c0e-9a7a-{i:012d}") for i in range(501)]}
+    assert FAST.request_valid(body) and FAST.envelope_error(body) is None
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    (_event("page_view", event_name="teleport"), 'event_name: "teleport" is not one of'),
+    ({k: v for k, v in _event("purchase").items() if k != "transaction_id"}, '"transaction_id" is a required property'),
+    ("just a string", '"just a string" is not of type "object"'),
+    (_event("page_view", received_at="x"), "'received_at' was unexpected"),
+    (_event("view_item", items=[{"item_id": "x", "quantity": 0}]), "items/0/quantity: 0 is less than the minimum of 1"),
+    (_event("page_view", event_ts="2026-02-30T00:00:00Z"), 'event_ts: "2026-02-30T00:00:00Z" is not a "date-time"'),
+    (_event("page_view", value=3), '"currency" is a required property'),
+])
+def test_reject_reasons_name_the_failing_field(event: object, expected: str) -> None:
+    reason = FAST.event_error(event)
+    assert reason is not None and expected in reason, reason
+
+
+def test_long_values_are_shortened_in_reasons() -> None:
+    reason = FAST.event_error(_event("view_item", items=[{"item_id": "x" * 50}] * 101))
+    assert reason is not None and reason.startswith("items: [") and "has more than 100 items" in reason
+    assert len(reason) < 120, reason
 
 
 def test_envelope_validator_checks_only_the_envelope() -> None:

@@ -72,7 +72,7 @@ def test_mixed_batch_keeps_valid_events_and_stores_rejects_with_reasons(make_app
     assert [r["index"] for r in body["rejected"]] == [1, 3, 4]
     assert "event_name" in body["rejected"][0]["reason"]
     assert "transaction_id" in body["rejected"][1]["reason"]
-    assert "must be object" in body["rejected"][2]["reason"]
+    assert 'is not of type "object"' in body["rejected"][2]["reason"]
 
     accepted = [k for k in list_objects(bucket) if "/rejected/" not in k]
     rejected = list_objects(bucket, f"{DEFAULT_RAW_PREFIX}rejected/")
