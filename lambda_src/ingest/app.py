@@ -27,7 +27,7 @@ from common.jsonlog import get_logger
 from ingest.body import BodyError, decode
 from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, rfc3339_ms
 from ingest.settings import Settings
-from ingest.storage import S3Writer, StorageError, jsonl_gz, object_key
+from ingest.storage import S3Writer, StorageError, enriched_jsonl, gzip_bytes, jsonl_gz, object_key
 from ingest.validation import Validators
 
 EVENTS_PATH = "/v1/events"
@@ -113,16 +113,18 @@ class IngestApp:
         """Answer one API Gateway event; never raises."""
         started = time.perf_counter()
         fields: dict[str, Any] = {}
+        headers: dict[str, str] = {}
         try:
             if not isinstance(event, dict):
                 response = _error(400, "not an HTTP API event")
             else:
-                response = self._dispatch(event, context, fields)
+                headers = _headers(event)
+                response = self._dispatch(event, headers, context, fields)
         except Exception:  # a bug, not bad input: log it with the trace, answer 500
             log.exception("unhandled error", extra={"fields": fields})
             response = _error(500, "internal error")
         if isinstance(event, dict):
-            response.headers = {**self._cors(_headers(event)), **(response.headers or {})}
+            response.headers = {**self._cors(headers), **(response.headers or {})}
         fields.update(status=response.status, duration_ms=round((time.perf_counter() - started) * 1000, 3))
         log.info("request", extra={"fields": fields})
         return response.to_api()
@@ -134,7 +136,9 @@ class IngestApp:
             return {"access-control-allow-origin": origin, "vary": "Origin"}
         return {}
 
-    def _dispatch(self, event: dict[str, Any], context: Any, fields: dict[str, Any]) -> Response:
+    def _dispatch(
+        self, event: dict[str, Any], headers: dict[str, str], context: Any, fields: dict[str, Any]
+    ) -> Response:
         method, path = _route(event)
         fields.update(method=method[:16], path=path[:128])
         if path != EVENTS_PATH:
@@ -147,11 +151,12 @@ class IngestApp:
             })
         if method != "POST":
             return Response(405, {"error": "method not allowed"}, {"allow": ALLOWED_METHODS})
-        return self._ingest(event, context, fields)
+        return self._ingest(event, headers, context, fields)
 
-    def _ingest(self, event: dict[str, Any], context: Any, fields: dict[str, Any]) -> Response:
+    def _ingest(
+        self, event: dict[str, Any], headers: dict[str, str], context: Any, fields: dict[str, Any]
+    ) -> Response:
         s = self.settings
-        headers = _headers(event)
         ctx = event.get("requestContext") if isinstance(event.get("requestContext"), dict) else {}
         http = ctx.get("http") if isinstance(ctx.get("http"), dict) else {}
         request_id = ctx.get("requestId") or getattr(context, "aws_request_id", None) or "unknown"
@@ -196,23 +201,12 @@ class IngestApp:
             ip_anon=anonymise_ip(http.get("sourceIp")),
             user_agent=clean_user_agent(http.get("userAgent") or headers.get("user-agent")),
         )
-        accepted: list[dict[str, Any]] = []
+        accepted: list[dict[str, Any]]
         rejected: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        check = self.validators.event_error
-        for i, ev in enumerate(events):
-            reason = None if all_valid else check(ev)
-            if reason is None and maybe_nul and _has_nul(ev):
-                reason = "strings must not contain the NUL character (\\u0000)"
-            if reason is None:
-                eid = ev["event_id"].lower()
-                if eid in seen:
-                    reason = "duplicate event_id in this request"
-                else:
-                    seen.add(eid)
-                    accepted.append({**ev, **extra})
-                    continue
-            rejected.append({"index": i, "reason": reason})
+        if all_valid and not maybe_nul and len({ev["event_id"].lower() for ev in events}) == len(events):
+            accepted = events  # the common case: no per-event Python work beyond this set
+        else:
+            accepted = self._sort_events(events, all_valid, maybe_nul, rejected)
 
         try:
             if rejected:
@@ -225,7 +219,7 @@ class IngestApp:
                 self.writer.put(key, jsonl_gz(rows), count=len(rows))
             if accepted:
                 key = object_key(s.raw_prefix, received)
-                self.writer.put(key, jsonl_gz(accepted), count=len(accepted))
+                self.writer.put(key, gzip_bytes(enriched_jsonl(accepted, extra)), count=len(accepted))
                 fields["key"] = key
         except StorageError as exc:
             log.error(
@@ -235,3 +229,29 @@ class IngestApp:
             return _error(503, "storage unavailable, retry later")
         fields.update(accepted=len(accepted), rejected=len(rejected))
         return Response(200, {"accepted": len(accepted), "rejected": rejected})
+
+    def _sort_events(
+        self, events: list[Any], all_valid: bool, maybe_nul: bool, rejected: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The slow path: accepted events in order; rejects (index, reason) appended to ``rejected``.
+
+        A reason per invalid event (skipped when the whole request already validated), NUL
+        characters when the body can contain them, and the second of two equal event ids.
+        """
+        accepted: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        check = self.validators.event_error
+        for i, ev in enumerate(events):
+            reason = None if all_valid else check(ev)
+            if reason is None and maybe_nul and _has_nul(ev):
+                reason = "strings must not contain the NUL character (\\u0000)"
+            if reason is None:
+                eid = ev["event_id"].lower()
+                if eid in seen:
+                    reason = "duplicate event_id in this request"
+                else:
+                    seen.add(eid)
+                    accepted.append(ev)
+                    continue
+            rejected.append({"index": i, "reason": reason})
+        return accepted

@@ -39,6 +39,10 @@ def test_valid_batch_lands_as_one_object_at_the_partitioned_key_and_reads_back_e
     assert len(keys) == 1 and KEY_RE.match(keys[0]), keys
     lines = read_lines(bucket, keys[0])
     assert [{k: v for k, v in line.items() if k not in ENRICHMENT_KEYS} for line in lines] == events
+    # Byte contract: each line is the event as sent, then the enrichment keys, in this order.
+    raw = gzip.decompress(boto3.client("s3").get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+    extra = {k: lines[0][k] for k in ("app_id", "sent_at", "received_at", "request_id", "ip_anon", "user_agent")}
+    assert raw == b"".join(orjson.dumps({**ev, **extra}) + b"\n" for ev in events)
     for line in lines:
         assert line["app_id"] == APP_ID
         assert line["sent_at"] == "2026-11-22T04:31:00Z"
@@ -100,6 +104,16 @@ def test_duplicate_event_id_in_one_request_is_rejected_not_double_counted(make_a
     status, body, _ = call(make_app(), api_event(envelope([ev, dict(ev)])))
     assert status == 200 and body["accepted"] == 1
     assert body["rejected"] == [{"index": 1, "reason": "duplicate event_id in this request"}]
+
+
+def test_duplicate_event_id_differing_only_in_case_is_rejected(make_app, bucket):
+    ev, other = make_event(), make_event()
+    twin = {**make_event("search"), "event_id": ev["event_id"].upper()}
+    status, body, _ = call(make_app(), api_event(envelope([ev, other, twin])))
+    assert status == 200 and body["accepted"] == 2
+    assert body["rejected"] == [{"index": 2, "reason": "duplicate event_id in this request"}]
+    accepted = [k for k in list_objects(bucket) if "/rejected/" not in k]
+    assert [line["event_id"] for line in read_lines(bucket, accepted[0])] == [ev["event_id"], other["event_id"]]
 
 
 def test_enrichment_keys_cannot_be_spoofed_by_the_client(make_app, bucket):
