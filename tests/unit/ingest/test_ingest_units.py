@@ -9,12 +9,15 @@ import zlib
 from datetime import UTC, datetime
 
 import boto3
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ingest import handler as handler_module
 from ingest.body import BodyError, decode, gunzip_bounded
 from ingest.enrich import anonymise_ip, clean_user_agent, rfc3339_ms
 from ingest.settings import ConfigError, Settings
-from ingest.storage import jsonl_gz, object_key
+from ingest.storage import enriched_jsonl, gzip_bytes, jsonl_gz, object_key
 from ingest_helpers import api_event, envelope, list_objects, make_event
 
 pytestmark = pytest.mark.unit
@@ -39,6 +42,31 @@ def test_ip_is_truncated_to_24_or_48_bits(raw, expected) -> None:
     assert anonymise_ip(raw) == expected
 
 
+def _reference_anonymise(raw: str) -> str | None:
+    """The slow, obviously right rule: ipaddress all the way."""
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.ip_addresses().map(str),
+    st.lists(st.integers(0, 300).map(str) | st.sampled_from(["01", "00", "1\u0661", "", " 1", "+1"]),
+             min_size=3, max_size=5).map(".".join),
+    st.text(alphabet="0123456789.: abcdef", max_size=20),
+))
+def test_ipv4_fast_path_agrees_with_ipaddress(raw: str) -> None:
+    assert anonymise_ip(raw) == _reference_anonymise(raw)
+
+
 def test_user_agent_is_bounded_and_optional() -> None:
     assert clean_user_agent("a" * 2000) == "a" * 512
     assert clean_user_agent("") is None and clean_user_agent(3) is None
@@ -61,6 +89,35 @@ def test_jsonl_gz_is_deterministic_and_one_line_per_event() -> None:
     data = jsonl_gz(rows)
     assert data == jsonl_gz(rows)
     assert [json.loads(x) for x in gzip.decompress(data).splitlines()] == rows
+
+
+EXTRA = {"app_id": "shop-web", "sent_at": "2026-11-22T04:31:00Z", "received_at": "2026-11-22T04:31:00.123Z",
+         "request_id": "req-1", "ip_anon": "203.0.113.0", "user_agent": 'Mozilla/5.0 "quoted" \u00e9'}
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=8).filter(lambda k: k not in EXTRA), _json, max_size=6),
+                max_size=5),
+       st.sampled_from([None, "198.51.100.0"]))
+def test_enriched_lines_are_byte_for_byte_the_merged_event(events, ip) -> None:
+    """The lake contract: each line is orjson.dumps({**event, **enrichment}) plus a newline."""
+    extra = {**EXTRA, "ip_anon": ip}
+    expected = b"".join(orjson.dumps({**ev, **extra}) + b"\n" for ev in events)
+    assert enriched_jsonl(events, extra) == expected
+
+
+def test_gzip_is_one_standard_member_and_deterministic() -> None:
+    data = b"".join(orjson.dumps(make_event(), option=orjson.OPT_APPEND_NEWLINE) for _ in range(50))
+    packed = gzip_bytes(data)
+    assert packed == gzip_bytes(data) and packed[:2] == b"\x1f\x8b"
+    assert zlib.decompress(packed, wbits=31) == data and gzip.decompress(packed) == data
+    assert len(packed) < len(data) / 3
 
 
 def test_settings_from_env_defaults_and_validation() -> None:
