@@ -56,7 +56,14 @@ class Settings:
     max_line_bytes: int = 256 * 1024
     batch_max_events: int = 50_000
     batch_max_files: int = 500
+    #: Threads for fetch + parse when worker processes are not used.
     workers: int = 8
+    #: Worker processes for fetch + parse: -1 = one per CPU, 0 = threads only.
+    parse_processes: int = -1
+    #: Runs with fewer objects than this parse on threads (starting processes costs ~1 s).
+    process_min_objects: int = 200
+    #: Objects fetched and parsed ahead of the loader (bounds memory: ~1 KB per event).
+    prefetch_objects: int = 128
     #: Events older than received_at minus this are rejected (a broken client clock).
     max_late_days: int = 30
     #: Events newer than received_at plus this are rejected.
@@ -106,5 +113,8 @@ class Settings:
             batch_max_events=_int(env, "ETL_BATCH_MAX_EVENTS", 50_000, 1),
             batch_max_files=_int(env, "ETL_BATCH_MAX_FILES", 500, 1),
             workers=_int(env, "ETL_WORKERS", 8, 1),
+            parse_processes=_int(env, "ETL_PARSE_PROCESSES", -1, -1),
+            process_min_objects=_int(env, "ETL_PROCESS_MIN_OBJECTS", 200),
+            prefetch_objects=_int(env, "ETL_PREFETCH_OBJECTS", 128, 1),
             max_late_days=_int(env, "ETL_MAX_LATE_DAYS", 30, 1),
         )

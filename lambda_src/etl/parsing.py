@@ -240,7 +240,7 @@ def event_row(ev: object, *, max_late: timedelta, max_future: timedelta) -> tupl
     if not isinstance(event_id, str) or not _UUID.fullmatch(event_id):
         raise Reject("invalid event_id: not a UUID")
     name = ev.get("event_name")
-    if name not in EVENT_NAMES:
+    if not isinstance(name, str) or name not in EVENT_NAMES:  # a list is unhashable
         raise Reject("invalid event_name")
     event_ts = parse_ts(ev.get("event_ts"), "event_ts")
     received_at = parse_ts(ev.get("received_at"), "received_at")
@@ -292,10 +292,183 @@ def event_row(ev: object, *, max_late: timedelta, max_future: timedelta) -> tupl
     ), event_ts
 
 
+# -- fast path ------------------------------------------------------------------------------
+# Almost every line is a well-formed event written by the ingest Lambda. The fast path
+# checks it with a handful of C-level operations (one type/length sweep over the string
+# fields, a strict timestamp shape, a cache for the per-request timestamps) and returns
+# None at the first surprise; the line then goes through :func:`event_row`, which applies
+# the same rules one by one and raises the precise :class:`Reject`. So both paths accept
+# exactly the same lines and produce the same values; only the slow one explains refusals.
+
+#: (source, key, limit) of every optional string field, in COPY column order after the
+#: timestamps; "p" is the page object, "e" the event.
+_STR_FIELDS = (
+    ("e", "app_id", 64), ("e", "request_id", 128), ("e", "anonymous_id", 128),
+    ("e", "session_id", 128), ("e", "user_id", 128), ("p", "url", 4096), ("p", "path", 2048),
+    ("p", "title", 1024), ("p", "referrer", 4096), ("e", "utm_source", 256),
+    ("e", "utm_medium", 256), ("e", "utm_campaign", 256), ("e", "utm_term", 256),
+    ("e", "utm_content", 256), ("e", "search_term", 256), ("e", "currency", 3),
+    ("e", "transaction_id", 128), ("e", "user_agent", 2048), ("e", "ip_anon", 64),
+)
+_EV_KEYS = tuple(k for src, k, _ in _STR_FIELDS if src == "e")
+_PAGE_KEYS = ("url", "path", "title", "referrer")
+_LIMITS = tuple(limit for *_, limit in _STR_FIELDS)
+_FAST_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
+_ITEM_KEYS = frozenset(("item_id", "item_name", "item_brand", "item_category", "price", "quantity"))
+_NUM = (int, float)
+
+
+def _fast_ts(value: object, cache: dict[str, datetime]) -> datetime | None:
+    """A timestamp in the canonical shape (which PostgreSQL reads to the same instant)."""
+    ts = cache.get(value) if value.__class__ is str else None  # type: ignore[arg-type]
+    if ts is None:
+        if value.__class__ is not str or not _FAST_TS.fullmatch(value):  # type: ignore[arg-type]
+            return None
+        try:
+            ts = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        if len(cache) > 4096:
+            cache.clear()
+        cache[value] = ts  # type: ignore[index]
+    return ts
+
+
+def _fast_items(v: list) -> str | None:
+    """Items JSON when every item has exactly the known keys with valid values, else None.
+
+    The original list is dumped as is: with exactly the known keys it is the same jsonb
+    value the slow path builds (jsonb does not keep key order).
+    """
+    if len(v) > 200:
+        return None
+    for it in v:
+        if it.__class__ is not dict or it.keys() != _ITEM_KEYS:
+            return None
+        i = it["item_id"]
+        if i.__class__ is not str or not i or len(i) > 256:
+            return None
+        for k, lim in (("item_name", 512), ("item_brand", 256), ("item_category", 256)):
+            s = it[k]
+            if s is not None and (s.__class__ is not str or len(s) > lim):
+                return None
+        p = it["price"]
+        if p is not None and (p.__class__ not in _NUM or not -_MAX_MONEY < p < _MAX_MONEY):
+            return None
+        q = it["quantity"]
+        if q is not None and (q.__class__ is not int or not 0 <= q < 1_000_000):
+            return None
+    return orjson.dumps(v).decode()
+
+
+def _fast_row(ev: object, tcache: dict[str, datetime], max_late: timedelta,
+              max_future: timedelta) -> tuple[tuple, datetime] | None:
+    """The staging row of a well-formed event, or None to let :func:`event_row` decide."""
+    if ev.__class__ is not dict:
+        return None
+    get = ev.get  # type: ignore[attr-defined]
+    event_id = get("event_id")
+    if event_id.__class__ is not str or len(event_id) != 36 or not _UUID.fullmatch(event_id):
+        return None
+    name = get("event_name")
+    if name.__class__ is not str or name not in EVENT_NAMES:
+        return None
+    ts_raw, rec_raw, sent_raw = get("event_ts"), get("received_at"), get("sent_at")
+    event_ts = _fast_ts(ts_raw, tcache)
+    received_at = _fast_ts(rec_raw, tcache)
+    if event_ts is None or received_at is None:
+        return None
+    if event_ts < received_at - max_late or event_ts > received_at + max_future:
+        return None
+    if sent_raw is not None and _fast_ts(sent_raw, tcache) is None:
+        return None
+    page = get("page")
+    if page is None:
+        page = {}
+    elif page.__class__ is not dict:
+        return None
+    pget = page.get
+    (app_id, request_id, anonymous_id, session_id, user_id, utm_source, utm_medium,
+     utm_campaign, utm_term, utm_content, search_term, currency, transaction_id, ua,
+     ip_anon) = vals = tuple(map(get, _EV_KEYS))
+    url, path, title, referrer = pvals = tuple(map(pget, _PAGE_KEYS))
+    for v, limit in zip(vals[:5] + pvals + vals[5:], _LIMITS, strict=True):
+        if v is not None and (v.__class__ is not str or len(v) > limit):
+            return None
+    if not anonymous_id or not session_id:
+        return None
+    value = get("value")
+    if value is not None:
+        if value.__class__ not in _NUM or not -_MAX_MONEY < value < _MAX_MONEY:
+            return None
+        value = repr(value)
+    items = get("items")
+    if items is not None:
+        if items.__class__ is not list:
+            return None
+        items = _fast_items(items)
+        if items is None:
+            return None
+    device = device_category(ua)
+    return (
+        event_id.lower(), ts_raw, name, rec_raw, sent_raw, app_id, request_id, anonymous_id,
+        session_id, user_id, url, path, title, referrer, referrer_domain(referrer),
+        utm_source, utm_medium, utm_campaign, utm_term, utm_content, search_term, value,
+        currency, transaction_id, items, device, "t" if device == "bot" else "f", ua, ip_anon,
+    ), event_ts
+
+
+def _copy_ready(row: tuple) -> tuple:
+    """:func:`event_row`'s values as COPY text fields (numbers and booleans as text)."""
+    out = list(row)
+    if out[21] is not None:
+        out[21] = repr(out[21])
+    out[26] = "t" if out[26] else "f"
+    return tuple(out)
+
+
+# COPY text format: backslash, tab, newline and carriage return must be escaped. A JSON
+# string can only hold them through a backslash escape in the line, so lines without a
+# backslash skip escaping altogether.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_line(fields: tuple, escape: bool) -> str:
+    """One COPY text row (without its newline) from str/None fields."""
+    if escape:
+        return "\t".join(["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in fields])
+    return "\t".join(["\\N" if v is None else v for v in fields])
+
+
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+_UNESCAPE = re.compile(r"\\[\\tnr]")
+
+
+def decode_copy_line(line: str) -> list[str | None]:
+    """Inverse of :func:`copy_line` (for inspection and tests)."""
+    return [None if f == "\\N" else _UNESCAPE.sub(lambda m: _UNESCAPES[m.group()], f)
+            for f in line.split("\t")]
+
+
 # -- objects --------------------------------------------------------------------------------
+#: Columns of a session partial: one row per (session, user_id) seen in an object, merged
+#: by SQL in the loader exactly as if it aggregated the events themselves.
+SESSION_COLUMNS = (
+    "session_id", "user_id", "started_at", "first_event_id", "ended_at", "event_count",
+    "page_views", "landing_url", "landing_path", "referrer", "referrer_domain", "utm_source",
+    "utm_medium", "utm_campaign", "utm_term", "utm_content", "device_category", "is_bot",
+    "user_agent", "anonymous_id",
+)
+#: Columns of a purchase candidate (non-bot purchase events; ``file_id`` appended by the loader).
+PURCHASE_COLUMNS = (
+    "transaction_id", "event_id", "event_ts", "session_id", "anonymous_id", "user_id", "value",
+    "currency", "items", "device_category",
+)
+
+
 @dataclass
 class ParsedObject:
-    """Everything the loader needs from one object (rows hold no file_id yet)."""
+    """Everything the loader needs from one object, ready to COPY (no file_id yet)."""
 
     key: str
     kind: str  # "events" | "rejected"
@@ -303,15 +476,40 @@ class ParsedObject:
     etag: str | None
     size: int | None
     lines: int = 0
-    rows: list[tuple] = field(default_factory=list)
+    #: COPY text rows in :data:`EVENT_COLUMNS` order, each ending in a newline.
+    copy_text: bytes = b""
+    #: COPY text rows ``event_id<TAB>event_ts`` for dw.event_ids, same order.
+    id_text: bytes = b""
     event_ids: list[str] = field(default_factory=list)
     rejects: list[tuple] = field(default_factory=list)
     days: set[date] = field(default_factory=set)
     min_ts: datetime | None = None
     max_ts: datetime | None = None
     duplicates_in_object: int = 0
+    #: Rows left out because the loader already had their event_id (see ``exclude``).
+    excluded: int = 0
     #: item_id -> [first_seen, last_seen, name, brand, category, price] (latest attributes)
     products: dict[str, list] = field(default_factory=dict)
+    sessions: list[tuple] = field(default_factory=list)
+    purchases: list[tuple] = field(default_factory=list)
+    #: The raw object and the parse limits, kept so the loader can re-parse it without
+    #: rows it must leave out (:meth:`reparse`) with no second GET.
+    body: bytes | None = None
+    options: dict = field(default_factory=dict)
+
+    def reparse(self, exclude: frozenset[str] | set[str]) -> ParsedObject:
+        """This object parsed again, leaving out the rows whose event_id is in ``exclude``."""
+        if self.body is None:
+            raise ValueError(f"{self.key}: no body kept to re-parse")
+        return parse_object(self.key, self.kind, self.dt, self.etag, self.size, [self.body],
+                            exclude=exclude, **self.options)
+
+    @property
+    def rows(self) -> list[dict[str, str | None]]:
+        """The staged rows decoded by column name (inspection and tests; not the hot path)."""
+        text = self.copy_text.decode()
+        return [dict(zip(EVENT_COLUMNS, decode_copy_line(line), strict=True))
+                for line in text.split("\n")[:-1]]
 
 
 def _payload_and_raw(line: bytes | None, obj: object | None) -> tuple[str | None, str | None]:
@@ -343,15 +541,35 @@ def _ctx(obj: object) -> tuple[str | None, str | None, str | None]:
 def parse_object(
     key: str, kind: str, dt: date, etag: str | None, size: int | None,
     chunks: Iterable[bytes], *, max_decompressed: int, max_line: int,
-    max_late: timedelta, max_future: timedelta,
+    max_late: timedelta, max_future: timedelta, exclude: frozenset[str] | set[str] = frozenset(),
 ) -> ParsedObject:
-    """Read, validate and split one object into rows and rejects."""
-    po = ParsedObject(key=key, kind=kind, dt=dt, etag=etag, size=size)
+    """Read, validate and split one object into COPY rows, rejects and partial aggregates.
+
+    Rows whose event_id is in ``exclude`` (already in the warehouse, or earlier in the same
+    batch) are left out and counted in ``excluded``: the loader re-parses an object that way
+    so that everything derived from it (sessions, purchases, days) counts new events only.
+    """
+    po = ParsedObject(key=key, kind=kind, dt=dt, etag=etag, size=size, options={
+        "max_decompressed": max_decompressed, "max_line": max_line, "max_late": max_late,
+        "max_future": max_future})
+    body_parts: list[bytes] = []
+
+    def keep(parts: Iterable[bytes]) -> Iterator[bytes]:
+        for part in parts:
+            body_parts.append(part)
+            yield part
+
     seen: set[str] = set()
-    rows, ids, rejects, days = po.rows, po.event_ids, po.rejects, po.days
+    ids, rejects, days = po.event_ids, po.rejects, po.days
+    out: list[str] = []
+    id_out: list[str] = []
+    sessions: dict[tuple[str, str | None], list] = {}
+    tcache: dict[str, datetime] = {}
     min_ts = max_ts = None
     loads = orjson.loads
-    for line_no, line, length in iter_lines(gunzip_chunks(chunks, max_decompressed), max_line=max_line):
+    utc = UTC
+    for line_no, line, length in iter_lines(gunzip_chunks(keep(chunks), max_decompressed),
+                                            max_line=max_line):
         if line is not None and not line.strip():
             continue  # blank lines (a trailing newline) are not events
         po.lines += 1
@@ -363,23 +581,34 @@ def parse_object(
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
                 raise Reject(f"invalid JSON: {exc}") from exc
-            if b"\\u0000" in line:
+            escape = b"\\" in line
+            if escape and b"\\u0000" in line:
                 raise Reject("NUL character in a string")
             if kind == "rejected":
                 rejects.append(_ingest_reject(key, line_no, obj, line))
                 continue
-            row, ts = event_row(obj, max_late=max_late, max_future=max_future)
+            fast = _fast_row(obj, tcache, max_late, max_future)
+            if fast is None:
+                row, ts = event_row(obj, max_late=max_late, max_future=max_future)
+                row = _copy_ready(row)
+            else:
+                row, ts = fast
         except Reject as r:
             payload, raw = _payload_and_raw(line, obj)
             rejects.append((key, line_no, None, "etl", str(r), payload, raw, *_ctx(obj)))
             continue
-        if row[0] in seen:
+        eid = row[0]
+        if eid in seen:
             po.duplicates_in_object += 1
             continue
-        seen.add(row[0])
-        rows.append(row)
-        ids.append(row[0])
-        uts = ts.astimezone(UTC)
+        seen.add(eid)
+        if eid in exclude:
+            po.excluded += 1
+            continue
+        out.append(copy_line(row, escape))
+        id_out.append(f"{eid}\t{row[1]}")
+        ids.append(eid)
+        uts = ts.astimezone(utc)
         if row[24] is not None:
             _note_products(po.products, obj["items"], uts)
         days.add(uts.date())
@@ -387,8 +616,37 @@ def parse_object(
             min_ts = uts
         if max_ts is None or uts > max_ts:
             max_ts = uts
+        _note_session(sessions, row, uts)
+        if row[2] == "purchase" and row[26] == "f":
+            po.purchases.append((row[23], eid, row[1], row[8], row[7], row[9], row[21], row[22],
+                                 row[24], row[25]))
     po.min_ts, po.max_ts = min_ts, max_ts
+    if out:
+        po.copy_text = ("\n".join(out) + "\n").encode()
+        po.id_text = ("\n".join(id_out) + "\n").encode()
+    po.sessions = [(sid, uid, *agg) for (sid, uid), agg in sessions.items()]
+    po.body = body_parts[0] if len(body_parts) == 1 else b"".join(body_parts)
     return po
+
+
+def _note_session(sessions: dict[tuple[str, str | None], list], row: tuple, uts: datetime) -> None:
+    """Fold one row into its (session, user_id) partial: first event by (time, id) wins."""
+    k = (row[8], row[9])
+    agg = sessions.get(k)
+    pv = row[2] == "page_view"
+    if agg is None:
+        sessions[k] = [uts, row[0], uts, 1, int(pv), row[10], row[11], row[13], row[14],
+                       row[15], row[16], row[17], row[18], row[19], row[25], row[26] == "t",
+                       row[27], row[7]]
+        return
+    if uts < agg[0] or (uts == agg[0] and row[0] < agg[1]):
+        agg[0], agg[1] = uts, row[0]
+        agg[5:] = (row[10], row[11], row[13], row[14], row[15], row[16], row[17], row[18],
+                   row[19], row[25], row[26] == "t", row[27], row[7])
+    if uts > agg[2]:
+        agg[2] = uts
+    agg[3] += 1
+    agg[4] += pv
 
 
 def _note_products(products: dict[str, list], items: list[dict], ts: datetime) -> None:

@@ -1,8 +1,12 @@
-"""One ETL run: list, fetch and parse in a thread pool, load in batches, refresh rollups.
+"""One ETL run: list, fetch and parse in worker processes, load in batches, refresh rollups.
 
-Fetching and parsing (S3 GET, gunzip, orjson) run on worker threads while the main thread
-talks to PostgreSQL, so the database works on batch N while batch N+1 is being parsed: on
-two cores that overlap is most of the throughput. Objects are consumed in key order.
+Fetching and parsing (S3 GET, gunzip, orjson, validation, COPY text) run in a pool of
+worker *processes* while the main process talks to PostgreSQL, so the database works on
+batch N while batch N+1 is being parsed. Processes rather than threads because parsing is
+pure-Python CPU work that a thread pool serialises on the GIL; on two cores the parse
+workers and the database backend then run side by side. Where processes cannot be started
+(AWS Lambda has no /dev/shm, which multiprocessing's queues need) or ``parse_processes``
+is 0, the same work runs on threads. Objects are consumed in key order either way.
 
 The run stops taking new objects when the Lambda deadline is near (``safety_ms`` left) and
 reports ``stopped_early`` and ``remaining``; the next run picks them up because they are not
@@ -12,6 +16,7 @@ in the manifest. Rollups of dirty days are refreshed last, each day in its own t
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +30,7 @@ from etl import db, listing, loading
 from etl.config import Settings
 from etl.listing import RawObject
 from etl.parsing import ObjectError, ParsedObject, parse_object
+from etl.workers import ProcessPool
 
 log = logging.getLogger("etl")
 
@@ -78,43 +84,99 @@ class Summary:
         return d
 
 
-def _fetch_and_parse(s3, settings: Settings, obj: RawObject) -> ParsedObject:
-    """Worker: GET the object (size-checked), stream it through gunzip and the parser."""
+def fetch(s3, settings: Settings, obj: RawObject) -> tuple[bytes, str | None]:
+    """GET one object whole (size-checked): its bytes and ETag, or :class:`ObjectError`.
+
+    The body is read whole (it is at most ``max_object_bytes``) and kept on the parse
+    result so the loader can re-parse it without rows it already has, with no second GET.
+    """
     if obj.size > settings.max_object_bytes:
         raise ObjectError(f"object is {obj.size} bytes, over the {settings.max_object_bytes} limit")
     try:
         resp = s3.get_object(Bucket=settings.raw_bucket, Key=obj.key)
+        body = resp["Body"]
+        try:
+            data = body.read(settings.max_object_bytes + 1)
+        finally:
+            body.close()
     except Exception as exc:
         raise ObjectError(f"cannot read object: {exc}") from exc
-    body = resp["Body"]
-    try:
-        return parse_object(
-            obj.key, obj.kind, obj.dt, (resp.get("ETag") or obj.etag or "").strip('"') or None,
-            obj.size, body.iter_chunks(1024 * 1024),
-            max_decompressed=settings.max_decompressed_bytes, max_line=settings.max_line_bytes,
-            max_late=timedelta(days=settings.max_late_days),
-            max_future=timedelta(minutes=settings.max_future_minutes),
-        )
-    finally:
-        body.close()
+    if len(data) > settings.max_object_bytes:
+        raise ObjectError(f"object is over the {settings.max_object_bytes} bytes limit")
+    return data, (resp.get("ETag") or obj.etag or "").strip('"') or None
 
 
-def _pipelined(
-    pool: ThreadPoolExecutor, fn, items: Iterable[RawObject], depth: int
-) -> Iterator[tuple[RawObject, Future]]:
-    """Submit at most ``depth`` items ahead and yield them in order."""
-    window: deque[tuple[RawObject, Future]] = deque()
-    it = iter(items)
-    for item in it:
-        window.append((item, pool.submit(fn, item)))
-        if len(window) >= depth:
-            break
-    while window:
-        item, fut = window.popleft()
-        nxt = next(it, None)
-        if nxt is not None:
-            window.append((nxt, pool.submit(fn, nxt)))
-        yield item, fut
+def parse_fetched(settings: Settings, obj: RawObject, data: bytes, etag: str | None) -> ParsedObject:
+    """Parse the bytes :func:`fetch` returned."""
+    return parse_object(
+        obj.key, obj.kind, obj.dt, etag, obj.size, [data],
+        max_decompressed=settings.max_decompressed_bytes, max_line=settings.max_line_bytes,
+        max_late=timedelta(days=settings.max_late_days),
+        max_future=timedelta(minutes=settings.max_future_minutes),
+    )
+
+
+def _fetch_and_parse(s3, settings: Settings, obj: RawObject) -> ParsedObject:
+    """Thread worker: GET then parse."""
+    return parse_fetched(settings, obj, *fetch(s3, settings, obj))
+
+
+def parse_pool(settings: Settings, s3, objects: int):
+    """A context-managed pool with ``submit(obj) -> Future``: processes, else threads."""
+    n = settings.parse_processes
+    if n < 0:
+        n = os.cpu_count() or 1
+    if n > 0 and objects >= settings.process_min_objects:
+        try:
+            return ProcessPool(settings, n)
+        except OSError as exc:
+            log.info("no worker processes (%s); parsing on threads", exc)
+    return _ThreadPool(settings, s3)
+
+
+class _ThreadPool:
+    def __init__(self, settings: Settings, s3) -> None:
+        self._settings, self._s3 = settings, s3
+        self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="etl-fetch")
+
+    def submit(self, obj: RawObject) -> Future:
+        return self._pool.submit(_fetch_and_parse, self._s3, self._settings, obj)
+
+    def __enter__(self) -> _ThreadPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Pipeline:
+    """Keep at most ``depth`` items submitted ahead; yield them in order."""
+
+    def __init__(self, submit: Callable[[RawObject], Future], items: Iterable[RawObject],
+                 depth: int) -> None:
+        self._submit, self._items, self._depth = submit, iter(items), depth
+        self._window: deque[tuple[RawObject, Future]] = deque()
+
+    def __iter__(self) -> Iterator[tuple[RawObject, Future]]:
+        while len(self._window) < self._depth and self._push():
+            pass
+        while self._window:
+            item, fut = self._window.popleft()
+            self._push()
+            yield item, fut
+
+    def _push(self) -> bool:
+        nxt = next(self._items, None)
+        if nxt is None:
+            return False
+        self._window.append((nxt, self._submit(nxt)))
+        return True
+
+    def cancel(self) -> None:
+        """Cancel what is queued; nothing more is submitted."""
+        self._items = iter(())
+        while self._window:
+            self._window.popleft()[1].cancel()
 
 
 def process(
@@ -134,9 +196,11 @@ def process(
             _load(conn, batch, summary, replay_keys, hook)
         batch, batch_events = [], 0
 
-    with ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="etl-fetch") as pool:
-        stream = _pipelined(pool, lambda o: _fetch_and_parse(s3, settings, o), objects,
-                            depth=settings.workers * 4)
+    if not objects:
+        return
+    with parse_pool(settings, s3, len(objects)) as pool:
+        # Parse far enough ahead that the workers keep going while a batch is loading.
+        stream = _Pipeline(pool.submit, objects, depth=settings.prefetch_objects)
         try:
             for obj, fut in stream:
                 if deadline.expired():
@@ -150,7 +214,7 @@ def process(
                     continue
                 done += 1
                 batch.append(parsed)
-                batch_events += len(parsed.rows) + len(parsed.rejects)
+                batch_events += len(parsed.event_ids) + len(parsed.rejects)
                 if batch_events >= settings.batch_max_events or len(batch) >= settings.batch_max_files:
                     flush()
             if not summary.stopped_early:
@@ -161,8 +225,7 @@ def process(
                 done -= len(batch)
                 batch = []
         finally:
-            for _obj, fut in stream:
-                fut.cancel()
+            stream.cancel()
     summary.remaining += len(objects) - done
 
 

@@ -277,3 +277,27 @@ def test_gzip_multi_member_and_padding(s3, warehouse):
     put(s3, warehouse.raw_prefix, raw_deflate)
     out = run(warehouse, today=TODAY)
     assert out["events_loaded"] == 5 and out["files_failed"] == 1
+
+
+def test_worker_processes_parse_in_order_and_report_bad_objects(s3, warehouse):
+    """The process pool the benchmark uses: results in order, unreadable objects as errors."""
+    from etl.listing import list_day
+    from etl.parsing import ObjectError
+    from etl.workers import ProcessPool, WorkerError
+
+    keys = [put(s3, warehouse.raw_prefix, gz(good_lines(n))) for n in (3, 1, 2)]
+    keys.append(put(s3, warehouse.raw_prefix, b"not gzip at all"))
+    objs = sorted(list_day(s3, BUCKET, warehouse.raw_prefix, "events", RECEIVED.date()),
+                  key=lambda o: keys.index(o.key))
+    with ProcessPool(warehouse, 2) as pool:
+        futs = [pool.submit(o) for o in objs]
+        assert [len(f.result(timeout=60).event_ids) for f in futs[:3]] == [3, 1, 2]
+        with pytest.raises(ObjectError, match="not a valid gzip"):
+            futs[3].result(timeout=60)
+        procs = [w.proc for w in pool._workers]
+        assert all(p.pid != os.getpid() and p.poll() is None for p in procs)
+        # A worker that dies fails its pending requests instead of hanging the run.
+        procs[0].kill()
+        with pytest.raises(WorkerError):
+            pool.submit(objs[0]).result(timeout=60)
+    assert all(p.poll() is not None for p in procs)

@@ -36,10 +36,10 @@ def test_valid_event_row_is_canonical():
     eid = str(uuid.uuid4()).upper()
     po = parse([orjson.dumps(ev(event_id=eid, event_ts="2024-05-01T12:00:00.123456789+02:00"))])
     row = po.rows[0]
-    assert row[0] == eid.lower()
-    assert row[1] == "2024-05-01T12:00:00.123456+02:00"
-    assert orjson.loads(row[24]) == [{"item_id": "SKU-1", "item_name": None, "item_brand": None,
-                                      "item_category": None, "price": 10.5, "quantity": 2}]
+    assert row["event_id"] == eid.lower()
+    assert row["event_ts"] == "2024-05-01T12:00:00.123456+02:00"
+    assert orjson.loads(row["items"]) == [{"item_id": "SKU-1", "item_name": None, "item_brand": None,
+                                           "item_category": None, "price": 10.5, "quantity": 2}]
     assert po.days == {date(2024, 5, 1)} and po.rejects == []
 
 
@@ -106,3 +106,56 @@ def test_days_to_list_and_settings():
     assert s.raw_prefix == "p/v1/"
     with pytest.raises(ConfigError, match="ETL_WORKERS must be an integer"):
         Settings.from_env({"RAW_BUCKET": "b", "DW_DSN": "d", "ETL_WORKERS": "many"})
+
+
+def test_fast_and_slow_paths_stage_the_same_values():
+    """A canonical event (fast path) and the same event in the slow path's forms agree."""
+    eid = str(uuid.uuid4())
+    items = [{"item_id": "SKU-1", "item_name": "Mouse", "item_brand": "Logi",
+              "item_category": "Mice", "price": 19.99, "quantity": 1}]
+    fast = parse([orjson.dumps(ev(event_id=eid, items=items, value=19.99))]).rows[0]
+    # A lowercase 't', an extra unknown item key and no currency force the slow path.
+    slow_items = [{**items[0], "colour": "black"}]
+    slow = parse([orjson.dumps(ev(event_id=eid.upper(), items=slow_items, value=19.99,
+                                  event_ts="2024-05-01t10:00:00.000Z"))]).rows[0]
+    for col in ("event_id", "event_name", "session_id", "value", "device_category", "is_bot",
+                "referrer_domain", "user_agent"):
+        assert fast[col] == slow[col], col
+    assert orjson.loads(fast["items"]) == orjson.loads(slow["items"]) == items
+    assert fast["is_bot"] == "f" and fast["value"] == "19.99"
+
+
+def test_escaped_characters_survive_copy_text():
+    title = 'tab\there "quoted" back\\slash \\N newline\nand\rreturn'
+    po = parse([orjson.dumps(ev(page={"url": "https://x/", "path": "/", "title": title}))])
+    assert po.rows[0]["page_title"] == title
+    assert po.copy_text.count(b"\n") == 1  # one row: the newline inside the title is escaped
+
+
+def test_excluded_ids_are_left_out_and_counted():
+    a, b = orjson.dumps(ev()), orjson.dumps(ev(session_id="s-2"))
+    body = gzip.compress(a + b"\n" + b + b"\n")
+    first = orjson.loads(a)["event_id"]
+    po = parse_object("k", "events", date(2024, 5, 1), None, len(body), [body], **LIMITS,
+                      exclude=frozenset({first}))
+    assert po.excluded == 1 and po.event_ids == [orjson.loads(b)["event_id"]]
+    assert [s[0] for s in po.sessions] == ["s-2"] and po.copy_text.count(b"\n") == 1
+
+
+def test_session_partials_and_purchases():
+    t0, t1 = "2024-05-01T09:00:00.000Z", "2024-05-01T09:05:00.000Z"
+    lines = [orjson.dumps(ev(session_id="s", event_ts=t1, event_name="purchase",
+                             transaction_id="T-1", value=5)),
+             orjson.dumps(ev(session_id="s", event_ts=t0, event_name="page_view",
+                             page={"url": "https://x/land", "path": "/land"}))]
+    po = parse(lines)
+    (part,) = po.sessions
+    assert part[0] == "s" and part[2].isoformat() == "2024-05-01T09:00:00+00:00"
+    assert part[5] == 2 and part[6] == 1 and part[7] == "https://x/land"  # first event's page
+    assert [p[0] for p in po.purchases] == ["T-1"]
+
+
+@pytest.mark.parametrize("name", [["page_view"], {"a": 1}, 5])
+def test_non_string_event_name_is_a_reject_not_a_crash(name):
+    po = parse([orjson.dumps(ev(event_name=name))])
+    assert po.rows == [] and po.rejects[0][4] == "invalid event_name"
