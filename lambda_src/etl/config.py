@@ -62,6 +62,8 @@ class Settings:
     parse_processes: int = -1
     #: Runs with fewer objects than this parse on threads (starting processes costs ~1 s).
     process_min_objects: int = 200
+    #: Connections that refresh dirty days' rollups side by side (one day each).
+    refresh_connections: int = 2
     #: Objects fetched and parsed ahead of the loader (bounds memory: ~1 KB per event).
     prefetch_objects: int = 128
     #: Events older than received_at minus this are rejected (a broken client clock).
@@ -116,5 +118,6 @@ class Settings:
             parse_processes=_int(env, "ETL_PARSE_PROCESSES", -1, -1),
             process_min_objects=_int(env, "ETL_PROCESS_MIN_OBJECTS", 200),
             prefetch_objects=_int(env, "ETL_PREFETCH_OBJECTS", 128, 1),
+            refresh_connections=_int(env, "ETL_REFRESH_CONNECTIONS", 2, 1),
             max_late_days=_int(env, "ETL_MAX_LATE_DAYS", 30, 1),
         )

@@ -66,3 +66,22 @@ def try_lock(conn: psycopg.Connection) -> bool:
     got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]
     conn.commit()
     return bool(got)
+
+
+def release(conn: psycopg.Connection) -> None:
+    """Release the ETL lock, then close the connection.
+
+    Closing alone releases a session lock only when the server backend has finished
+    exiting, which happens after the client has moved on: a run or replay started right
+    after this one could still find the lock taken and skip. Unlocking first is
+    synchronous. A broken connection holds nothing worth unlocking.
+    """
+    try:
+        if not conn.closed:
+            conn.rollback()
+            conn.execute("SELECT pg_advisory_unlock_all()")
+            conn.commit()
+    except psycopg.Error:
+        pass
+    finally:
+        conn.close()

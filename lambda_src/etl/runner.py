@@ -325,15 +325,17 @@ def run(
         if new_wm is not None and (watermark is None or new_wm >= watermark or owed):
             _set_state(conn, WATERMARK, new_wm.isoformat())
             summary.watermark = new_wm.isoformat()
-        _refresh(conn, summary, deadline, hook)
+        _refresh(conn, summary, deadline, hook, settings)
         summary.seconds = round(time.monotonic() - started, 3)
         return summary.as_dict()
     finally:
-        conn.close()
+        db.release(conn)
 
 
-def _refresh(conn, summary: Summary, deadline: Deadline, hook) -> None:
-    refreshed = loading.refresh_dirty_days(conn, time_left=deadline.left_ms, hook=hook)
+def _refresh(conn, summary: Summary, deadline: Deadline, hook, settings: Settings) -> None:
+    refreshed = loading.refresh_dirty_days(
+        conn, time_left=deadline.left_ms, hook=hook, connect=lambda: db.connect(settings),
+        parallel=settings.refresh_connections)
     summary.days_refreshed = len(refreshed)
     summary.days_pending_refresh = conn.execute("SELECT count(*) FROM dw.dirty_days").fetchone()[0]
     conn.commit()
@@ -361,8 +363,8 @@ def replay_day(settings: Settings, day: date, *, s3=None, deadline: Deadline | N
         state = _manifest_state(conn, day)
         replay_keys = frozenset(o.key for o in objects if state.get(o.key, ("",))[0] == "loaded")
         process(conn, s3, settings, objects, summary, deadline=deadline, replay_keys=replay_keys, hook=hook)
-        _refresh(conn, summary, deadline, hook)
+        _refresh(conn, summary, deadline, hook, settings)
         summary.seconds = round(time.monotonic() - started, 3)
         return summary.as_dict()
     finally:
-        conn.close()
+        db.release(conn)
