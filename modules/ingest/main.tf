@@ -18,14 +18,63 @@ locals {
 }
 
 # --- Customer managed key: raw events at rest and both log groups --------------------------------
+# In a key policy Resource "*" means "this key" and nothing else. The account root statement is
+# the key's administration only (the actions are listed; no Encrypt/Decrypt among them): IAM
+# decides who administers it, so the deployment role can manage it and nobody can lock it out.
+# Cryptographic use is granted to IAM principals of this account only through S3
+# (kms:ViaService): the ingest role's kms:GenerateDataKey and the ETL role's kms:Decrypt, both
+# granted by their own IAM policies, take effect for S3 SSE-KMS and nowhere else.
 data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109,CKV_AWS_111,CKV_AWS_356:Key policy, where Resource "*" can only mean this key. The one unconditioned statement lets the account root (i.e. IAM) administer the key with listed admin actions and no cryptographic use, so the key stays manageable and cannot be locked out; use is conditioned (S3 via kms:ViaService, CloudWatch Logs for this module's groups).
   statement {
-    sid       = "AccountAdministersTheKeyThroughIam"
-    actions   = ["kms:*"]
+    sid = "AccountAdministersTheKeyThroughIam"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListKeyPolicies",
+      "kms:ListKeyRotations",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RevokeGrant",
+      "kms:RotateKeyOnDemand",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
     resources = ["*"] # in a key policy "*" means this key
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "AccountPrincipalsUseTheKeyOnlyThroughS3"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
     }
   }
   statement {

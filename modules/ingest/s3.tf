@@ -52,6 +52,17 @@ resource "aws_s3_bucket_logging" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
+  # Bucket-wide (empty filter): a multipart upload under any key, not only the two prefixes the
+  # function writes, is aborted and its parts deleted after a day instead of billed forever.
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
   rule {
     id     = "accepted-events"
     status = "Enabled"
@@ -72,9 +83,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     noncurrent_version_expiration {
       noncurrent_days = var.raw_lifecycle.noncurrent_expiration_days
     }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
   }
 
   rule {
@@ -88,9 +96,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
     noncurrent_version_expiration {
       noncurrent_days = var.raw_lifecycle.noncurrent_expiration_days
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
     }
   }
 

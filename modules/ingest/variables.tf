@@ -146,13 +146,24 @@ variable "raw_lifecycle" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the function's and the API's CloudWatch log groups, and of S3 access logs (days, a value CloudWatch accepts)."
+  description = "Retention of the function's CloudWatch log group and expiry of the raw bucket's S3 server access logs (days, a value CloudWatch accepts). Neither holds client IPs: the function logs request ids, app ids, keys and counts."
   type        = number
-  default     = 90
+  default     = 365
   nullable    = false
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be one of the CloudWatch Logs retention values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Retention of the HTTP API's access log group (days, a value CloudWatch accepts). Those lines hold each visitor's full IP address and user agent, personal data the platform otherwise only stores truncated, so they are kept for operations and abuse investigation only: 90 days by default."
+  type        = number
+  default     = 90
+  nullable    = false
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.access_log_retention_days)
+    error_message = "access_log_retention_days must be one of the CloudWatch Logs retention values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   }
 }
 

@@ -80,6 +80,37 @@ def test_rendered_bucket_policy_names_the_real_key(deployed: dict) -> None:
     assert stmts["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_rendered_key_policy_administers_through_iam_and_uses_only_via_s3(deployed: dict) -> None:
+    """The key policy as stored: no kms:* for the account, crypto use only via S3 or by Logs."""
+    kms = boto3.client("kms")
+    policy = json.loads(kms.get_key_policy(KeyId=deployed["kms_key_arn"], PolicyName="default")["Policy"])
+    stmts = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(stmts) == {"AccountAdministersTheKeyThroughIam", "AccountPrincipalsUseTheKeyOnlyThroughS3",
+                          "CloudWatchLogsEncryptsThisModulesLogGroups"}
+    root = "arn:aws:iam::123456789012:root"
+    admin = stmts["AccountAdministersTheKeyThroughIam"]
+    assert admin["Principal"] == {"AWS": root} and "Condition" not in admin
+    assert not any("*" in a or a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt") for a in admin["Action"])
+    use = stmts["AccountPrincipalsUseTheKeyOnlyThroughS3"]
+    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"] and use["Principal"] == {"AWS": root}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
+                                                 "kms:CallerAccount": "123456789012"}}
+    logs = stmts["CloudWatchLogsEncryptsThisModulesLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    groups = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(g.rsplit(":log-group:", 1)[1] for g in groups) == sorted(
+        [deployed["lambda_log_group_name"], deployed["api_access_log_group_name"]])
+
+
+def test_lifecycle_aborts_incomplete_uploads_bucket_wide(deployed: dict) -> None:
+    rules = boto3.client("s3").get_bucket_lifecycle_configuration(Bucket=deployed["raw_bucket_name"])["Rules"]
+    by_id = {r["ID"]: r for r in rules}
+    assert set(by_id) == {"abort-incomplete-multipart-uploads", "accepted-events", "rejected-events"}
+    abort = by_id["abort-incomplete-multipart-uploads"]
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert abort["Status"] == "Enabled" and abort["Filter"].get("Prefix", "") == ""
+
+
 def test_rendered_role_policy_is_exactly_least_privilege(deployed: dict) -> None:
     iam = boto3.client("iam")
     role = deployed["role_arn"].rsplit("/", 1)[-1]

@@ -147,6 +147,43 @@ def test_key_policy_lets_logs_use_the_key_for_this_modules_groups_only(plan: dic
     assert {"local.lambda_log_group", "local.access_log_group"} <= set(refs)
 
 
+#: The key's administration, delegated to IAM: nothing cryptographic, no wildcard, no grants.
+KMS_ADMIN_ACTIONS = sorted([
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey",
+    "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
+    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+])
+
+
+def test_key_policy_root_administers_only_and_uses_the_key_only_through_s3(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.kms")
+    assert set(stmts) == {
+        "AccountAdministersTheKeyThroughIam",
+        "AccountPrincipalsUseTheKeyOnlyThroughS3",
+        "CloudWatchLogsEncryptsThisModulesLogGroups",
+    }
+    admin = stmts["AccountAdministersTheKeyThroughIam"]
+    assert sorted(admin["actions"]) == KMS_ADMIN_ACTIONS
+    assert admin["resources"] == ["*"]  # in a key policy: this key
+    assert not any("*" in a for a in KMS_ADMIN_ACTIONS)
+    assert not {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"} & set(KMS_ADMIN_ACTIONS)
+    assert admin["conditions"] == []
+    use = stmts["AccountPrincipalsUseTheKeyOnlyThroughS3"]
+    assert sorted(use["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert [p[0] for p in use["principals"]] == ["AWS"] == [p[0] for p in admin["principals"]]
+    conds = {c[1]: (c[0], c[2]) for c in use["conditions"]}
+    assert set(conds) == {"kms:ViaService", "kms:CallerAccount"}
+    assert conds["kms:ViaService"][0] == "StringEquals" and "local.region" in conds["kms:ViaService"][1]
+    assert conds["kms:CallerAccount"] == ("StringEquals", ["local.account_id"])
+    # No statement grants anything without either being administration or carrying a condition.
+    for sid, s in stmts.items():
+        assert s["effect"] == "Allow", sid
+        assert s["conditions"] or sid == "AccountAdministersTheKeyThroughIam", sid
+
+
 def test_access_log_format_is_json_with_request_id_and_status(plan: dict) -> None:
     stage = _resource(plan, f"{M}.aws_apigatewayv2_stage.this")
     fmt = json.loads(stage["access_log_settings"][0]["format"])
@@ -164,6 +201,7 @@ BAD_RUNS = [
             "lambda": {"timeout": 60},
             "raw_lifecycle": {"standard_ia_days": 10},
             "package_hash": "not-a-hash",
+            "log_retention_days": 100,
         },
         [
             "cors_allow_origins must list at least one origin",
@@ -172,6 +210,7 @@ BAD_RUNS = [
             "lambda.timeout must be 1-29 seconds",
             "raw_lifecycle.standard_ia_days must be at least 30",
             "package_hash must be a base64-encoded SHA-256",
+            "log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),
     (
@@ -180,6 +219,7 @@ BAD_RUNS = [
             "lambda": {"reserved_concurrency": 0, "log_level": "TRACE"},
             "raw_lifecycle": {"glacier_ir_days": 40},
             "package_path": "build/lambda/ingest.tar",
+            "access_log_retention_days": 0,
         },
         [
             "cors_allow_origins must list at least one origin",
@@ -187,6 +227,7 @@ BAD_RUNS = [
             "lambda.log_level must be one of",
             "standard_ia_days + 30 <= glacier_ir_days",
             "package_path must be the path of a .zip file",
+            "access_log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),
     ({"cors_allow_origins": []}, ["cors_allow_origins must list at least one origin"]),

@@ -59,6 +59,18 @@ variable "raw_lifecycle" {
   default     = {}
 }
 
+variable "log_retention_days" {
+  description = "Function log retention passed to the module (null: the module's default)."
+  type        = number
+  default     = null
+}
+
+variable "access_log_retention_days" {
+  description = "API access log retention passed to the module (null: the module's default)."
+  type        = number
+  default     = null
+}
+
 variable "force_destroy" {
   description = "Allow destroying non-empty buckets (tests only)."
   type        = bool
@@ -66,17 +78,19 @@ variable "force_destroy" {
 }
 
 module "ingest" {
-  source             = "../.."
-  name               = var.name
-  package_path       = var.package_path
-  package_hash       = var.package_hash
-  allowed_app_ids    = var.allowed_app_ids
-  cors_allow_origins = var.cors_allow_origins
-  throttling         = var.throttling
-  lambda             = var.lambda
-  raw_lifecycle      = var.raw_lifecycle
-  force_destroy      = var.force_destroy
-  tags               = { Project = "clickstream", Environment = "example" }
+  source                    = "../.."
+  name                      = var.name
+  package_path              = var.package_path
+  package_hash              = var.package_hash
+  allowed_app_ids           = var.allowed_app_ids
+  cors_allow_origins        = var.cors_allow_origins
+  throttling                = var.throttling
+  lambda                    = var.lambda
+  raw_lifecycle             = var.raw_lifecycle
+  log_retention_days        = var.log_retention_days
+  access_log_retention_days = var.access_log_retention_days
+  force_destroy             = var.force_destroy
+  tags                      = { Project = "clickstream", Environment = "example" }
 }
 
 output "ingest" {
