@@ -8,9 +8,16 @@ data "aws_region" "current" {}
 locals {
   function_name = "${var.name}-etl"
   account_id    = data.aws_caller_identity.current.account_id
-  bucket_arn    = "arn:${data.aws_partition.current.partition}:s3:::${var.raw.bucket_name}"
+  partition     = data.aws_partition.current.partition
+  region        = data.aws_region.current.name
+  bucket_arn    = "arn:${local.partition}:s3:::${var.raw.bucket_name}"
   log_group     = "/aws/lambda/${local.function_name}"
+  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group}"
   tags          = merge(var.tags, { "clickstream:component" = "etl" })
+  # The log group is always encrypted with a customer managed key: the caller's, or one this
+  # module creates (run summaries name object keys and warehouse errors).
+  create_kms_key = var.kms_key_arn == null
+  kms_key_arn    = local.create_kms_key ? aws_kms_key.logs[0].arn : var.kms_key_arn
 }
 
 # --- network ---------------------------------------------------------------------------------
@@ -110,11 +117,22 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.failures.arn]
   }
-  # Lambda creates and deletes the function's ENIs with the execution role. EC2 does not
-  # support resource-level permissions for the Describe* calls, and the ENI ids do not exist
-  # before creation, so AWS documents these actions on "*" (they are exactly the actions of
-  # the managed AWSLambdaVPCAccessExecutionRole, minus its logs:* on "*"). Every action is
-  # named; there is no wildcard action.
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "etl"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+# Lambda creates and deletes the function's ENIs with the execution role. EC2 does not support
+# resource-level permissions for the Describe* calls, and the ENI ids do not exist before
+# creation, so AWS documents these actions on "*" (they are exactly the actions of the managed
+# AWSLambdaVPCAccessExecutionRole, minus its logs:* on "*"). Every action is named; there is no
+# wildcard action. A document of its own, so the checkov skip below covers these six actions
+# and nothing that might be added to the function's data permissions above.
+data "aws_iam_policy_document" "vpc_enis" {
+  #checkov:skip=CKV_AWS_111,CKV_AWS_356:ec2 network-interface actions for VPC Lambdas cannot be scoped before the ENI exists (Describe* has no resource-level permissions); the same set as AWSLambdaVPCAccessExecutionRole, without its logs:* on "*". This document holds nothing else.
   statement {
     sid = "ManageVpcEnis"
     actions = [
@@ -129,27 +147,104 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
-resource "aws_iam_role_policy" "this" {
-  name   = "etl"
+resource "aws_iam_role_policy" "vpc_enis" {
+  #checkov:skip=CKV_AWS_290,CKV_AWS_355:The rendered data.aws_iam_policy_document.vpc_enis: ec2 network-interface actions for VPC Lambdas cannot be scoped before the ENI exists (Describe* has no resource-level permissions); the AWSLambdaVPCAccessExecutionRole set without logs:*. Nothing else is in this policy.
+  name   = "etl-vpc-enis"
   role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.lambda.json
+  policy = data.aws_iam_policy_document.vpc_enis.json
+}
+
+# --- log encryption (when no kms_key_arn is given) -----------------------------------------------
+# In a key policy Resource "*" means "this key". The account root (i.e. IAM) administers the key
+# with the listed admin actions, none of them cryptographic; only CloudWatch Logs may use it, and
+# only for this function's log group. Nobody reads the logs through KMS: CloudWatch Logs decrypts
+# for readers it authorises itself.
+data "aws_iam_policy_document" "kms" {
+  count = local.create_kms_key ? 1 : 0
+  #checkov:skip=CKV_AWS_109,CKV_AWS_111,CKV_AWS_356:Key policy, where Resource "*" can only mean this key. The one unconditioned statement lets the account root (i.e. IAM) administer the key with listed admin actions and no cryptographic use, so the key stays manageable and cannot be locked out; use is conditioned (CloudWatch Logs, this log group only).
+  statement {
+    sid = "AccountAdministersTheKeyThroughIam"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListKeyPolicies",
+      "kms:ListKeyRotations",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RevokeGrant",
+      "kms:RotateKeyOnDemand",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["*"] # in a key policy "*" means this key
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+  statement {
+    sid = "CloudWatchLogsEncryptsTheFunctionsLogGroup"
+    actions = [
+      "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = [local.log_group_arn]
+    }
+  }
+}
+
+resource "aws_kms_key" "logs" {
+  count                   = local.create_kms_key ? 1 : 0
+  description             = "${local.function_name}: the ETL function's CloudWatch logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms[0].json
+  tags                    = local.tags
+}
+
+resource "aws_kms_alias" "logs" {
+  count         = local.create_kms_key ? 1 : 0
+  name          = "alias/${local.function_name}-logs"
+  target_key_id = aws_kms_key.logs[0].key_id
 }
 
 # --- function ---------------------------------------------------------------------------------
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-  tags              = local.tags
+  # The condition is spelled out (not local.kms_key_arn) so a plan scan sees the key reference.
+  kms_key_id = var.kms_key_arn == null ? aws_kms_key.logs[0].arn : var.kms_key_arn
+  tags       = local.tags
 }
 
+# The queue holds failed invocation records (the schedule event and the error), never raw events
+# or warehouse rows. SQS-managed SSE encrypts them without giving the function role KMS rights;
+# with a customer managed key, Lambda's on-failure delivery would need kms:GenerateDataKey and
+# kms:Decrypt on it through the role.
 resource "aws_sqs_queue" "failures" {
-  name                              = "${local.function_name}-failures"
-  message_retention_seconds         = 1209600
-  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
-  tags                              = local.tags
+  name                      = "${local.function_name}-failures"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+  tags                      = local.tags
 }
 
 resource "aws_lambda_function" "this" {
@@ -200,7 +295,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tags       = local.tags
-  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+  depends_on = [aws_iam_role_policy.this, aws_iam_role_policy.vpc_enis, aws_cloudwatch_log_group.this]
 }
 
 # Scheduled invocations are asynchronous: no Lambda-level retries (the next scheduled run is

@@ -32,3 +32,8 @@ output "schedule_rule_arn" {
   description = "EventBridge rule that triggers the runs."
   value       = aws_cloudwatch_event_rule.this.arn
 }
+
+output "log_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the function's log group (the module's own key, or kms_key_arn when given)."
+  value       = local.kms_key_arn
+}

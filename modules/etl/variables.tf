@@ -136,9 +136,24 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the log group and the failure queue; null uses AWS managed encryption (SQS-managed SSE for the queue)."
+  description = "Customer managed KMS key encrypting the function's log group. Its key policy must let logs.<region>.amazonaws.com use it for this log group (/aws/lambda/<name>-etl). null (the default) has the module create a dedicated key with rotation and such a policy."
   type        = string
   default     = null
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$", var.kms_key_arn))
+    error_message = "kms_key_arn must be null (the module creates a key) or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>)."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the module-created log key is deleted after a destroy (7-30 days); unused when kms_key_arn is given."
+  type        = number
+  default     = 30
+  nullable    = false
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
 }
 
 variable "alarm_actions" {

@@ -1,7 +1,8 @@
-"""Plan tests of modules/etl: VPC placement, egress rules, schedule, single flight, IAM.
+"""Plan tests of modules/etl: VPC placement, egress rules, schedule, single flight, IAM, log key.
 
-The example is planned against the emulator with the real ETL zip and compared with a
-committed inventory; the IAM policy document is asserted statement by statement so that no
+The example (the module in modules/network's private subnets with modules/endpoints, as an
+environment composes it) is planned against the emulator with the real ETL zip and compared with
+a committed inventory; the IAM policy documents are asserted statement by statement so that no
 permission can creep in unnoticed. Validation cases prove bad inputs stop at plan time.
 """
 
@@ -17,13 +18,14 @@ from clickstream import REPO_ROOT
 from clickstream.build import build_lambda
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
-from clickstream.testing.plan import assert_inventory, resources_by_address, resources_of_type
+from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address
 
 pytestmark = pytest.mark.plan
 
 INVENTORIES = Path(__file__).parent / "inventories"
 EXAMPLE = REPO_ROOT / "modules" / "etl" / "examples" / "basic"
 M = "module.etl"
+WAREHOUSE_SG = "sg-0a1b2c3d4e5f60718"  # the example's default warehouse.security_group_id
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,13 @@ def root(emulator: Emulator) -> Iterator[Terraform]:
 def plan(root: Terraform, package: dict[str, str]) -> dict:
     return root.plan({**package, "schedule_expression": "rate(10 minutes)",
                       "lambda": {"timeout": 600, "safety_ms": 45000}})
+
+
+def _etl(plan: dict, type_: str) -> list[dict]:
+    """Planned values of the ETL module's own resources of one type (the example also holds
+    the network and endpoints modules)."""
+    return [r.get("values", {}) for r in iter_resources(plan)
+            if r["type"] == type_ and r["address"].startswith(f"{M}.")]
 
 
 def _config_resource(plan: dict, address: str) -> dict:
@@ -73,15 +82,17 @@ def test_function_runs_in_private_subnets_single_flight(plan: dict) -> None:
 
 
 def test_egress_only_to_warehouse_s3_and_endpoints(plan: dict) -> None:
-    rules = {r["description"]: r for r in resources_of_type(plan, "aws_vpc_security_group_egress_rule")}
+    rules = {r["description"]: r for r in _etl(plan, "aws_vpc_security_group_egress_rule")}
     assert set(rules) == {"PostgreSQL warehouse", "S3 through the gateway endpoint",
                           "Interface endpoints (SSM for the warehouse password)"}
     ports = {d: (r["ip_protocol"], r["from_port"], r["to_port"]) for d, r in rules.items()}
     assert ports["PostgreSQL warehouse"] == ("tcp", 5432, 5432)
     assert ports["S3 through the gateway endpoint"] == ("tcp", 443, 443)
+    assert ports["Interface endpoints (SSM for the warehouse password)"] == ("tcp", 443, 443)
+    assert rules["PostgreSQL warehouse"]["referenced_security_group_id"] == WAREHOUSE_SG
     for r in rules.values():
         assert r.get("cidr_ipv4") is None and r.get("cidr_ipv6") is None  # never 0.0.0.0/0
-    assert resources_of_type(plan, "aws_vpc_security_group_ingress_rule") == []
+    assert _etl(plan, "aws_vpc_security_group_ingress_rule") == []
     sg = resources_by_address(plan)[f"{M}.aws_security_group.this"]
     assert sg.get("ingress") in ([], None)
     cfg = {r["address"]: r["expressions"] for r in
@@ -94,70 +105,151 @@ def test_egress_only_to_warehouse_s3_and_endpoints(plan: dict) -> None:
         cfg["aws_vpc_security_group_egress_rule.endpoints"]["referenced_security_group_id"]["references"])
 
 
+def test_example_wires_the_network_and_endpoints_modules(plan: dict) -> None:
+    """The function sits in modules/network's private subnets, its S3 rule targets the S3
+    gateway endpoint's prefix list and its 443 rule the interface endpoints' group."""
+    call = plan["configuration"]["root_module"]["module_calls"]["etl"]["expressions"]
+    text = json.dumps(call["vpc"])  # the object's expression with the references it is built from
+    for ref in ("module.network.private_subnet_ids", "module.network.vpc_id",
+                "module.endpoints.s3_prefix_list_id", "module.endpoints.security_group_id"):
+        assert ref in text, ref
+    by = resources_by_address(plan)
+    assert by["module.endpoints.aws_vpc_endpoint.s3"]["vpc_endpoint_type"] == "Gateway"
+    policy = json.loads(by["module.endpoints.aws_vpc_endpoint.s3"]["policy"])
+    allowed = json.dumps(policy)
+    assert "arn:aws:s3:::clickstream-dev-raw-123456789012" in allowed
+    # No route to the internet anywhere in the example.
+    types = {r["type"] for r in iter_resources(plan)}
+    assert not types & {"aws_nat_gateway", "aws_internet_gateway", "aws_egress_only_internet_gateway"}
+    for route in (r.get("values", {}) for r in iter_resources(plan) if r["type"] == "aws_route_table"):
+        assert not any(x.get("cidr_block") == "0.0.0.0/0" for x in route.get("route") or [])
+
+
 def test_schedule_and_failure_handling(plan: dict) -> None:
     by = resources_by_address(plan)
     assert by[f"{M}.aws_cloudwatch_event_rule.this"]["schedule_expression"] == "rate(10 minutes)"
     inv = by[f"{M}.aws_lambda_function_event_invoke_config.this"]
     assert inv["maximum_retry_attempts"] == 0
     q = by[f"{M}.aws_sqs_queue.failures"]
-    assert q["sqs_managed_sse_enabled"] is True
+    assert q["sqs_managed_sse_enabled"] is True and q.get("kms_master_key_id") is None
     alarm = by[f"{M}.aws_cloudwatch_metric_alarm.errors"]
     assert (alarm["metric_name"], alarm["namespace"], alarm["threshold"]) == ("Errors", "AWS/Lambda", 0)
     assert by[f"{M}.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
 
 
-def _policy_statements(plan: dict) -> dict[str, dict]:
-    """Configured statements of the role's policy document, keyed by sid.
+def test_log_group_encrypted_with_the_modules_own_key(plan: dict) -> None:
+    by = resources_by_address(plan)
+    key = by[f"{M}.aws_kms_key.logs[0]"]
+    assert key["enable_key_rotation"] is True
+    cfg = _config_resource(plan, f"{M}.aws_cloudwatch_log_group.this")["expressions"]
+    assert "aws_kms_key.logs[0].arn" in cfg["kms_key_id"]["references"]
+    mod = plan["configuration"]["root_module"]["module_calls"]["etl"]["module"]
+    doc = next(r for r in mod["resources"] if r["address"] == "data.aws_iam_policy_document.kms")
+    sts = {s["sid"]["constant_value"]: s for s in doc["expressions"]["statement"]}
+    assert set(sts) == {"AccountAdministersTheKeyThroughIam", "CloudWatchLogsEncryptsTheFunctionsLogGroup"}
+    admin = sts["AccountAdministersTheKeyThroughIam"]["actions"]["constant_value"]
+    assert not any("*" in a for a in admin)
+    assert not {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"} & set(admin)
+    logs = sts["CloudWatchLogsEncryptsTheFunctionsLogGroup"]
+    assert logs["principals"][0]["type"]["constant_value"] == "Service"
+    (cond,) = logs["condition"]
+    assert cond["variable"]["constant_value"] == "kms:EncryptionContext:aws:logs:arn"
+    assert cond["test"]["constant_value"] == "ArnEquals"
+    assert cond["values"]["references"][0] == "local.log_group_arn"
 
-    The rendered JSON is unknown at plan time (ARNs of new resources), but the configured
-    statements name every action and every resource expression.
+
+def test_log_group_uses_a_given_key_and_creates_none(root: Terraform, package: dict[str, str]) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/8f1e2d3c-4b5a-4697-8877-665544332211"
+    plan = root.plan({**package, "log_kms_key_arn": key})
+    by = resources_by_address(plan)
+    assert by[f"{M}.aws_cloudwatch_log_group.this"]["kms_key_id"] == key
+    assert not [a for a in by if a.startswith((f"{M}.aws_kms_key.", f"{M}.aws_kms_alias."))]
+    assert plan["planned_values"]["outputs"]["log_kms_key_arn"]["value"] == key
+
+
+def _policy_statements(plan: dict, data: str) -> dict[str, dict]:
+    """Configured statements of one of the role's policy documents, keyed by sid.
+
+    The rendered JSON of ``lambda`` is unknown at plan time (ARNs of new resources), but the
+    configured statements name every action and every resource expression.
     """
     mod = plan["configuration"]["root_module"]["module_calls"]["etl"]["module"]
-    data = next(r for r in mod["resources"] if r["address"] == "data.aws_iam_policy_document.lambda")
-    out = {}
-    for st in data["expressions"]["statement"]:
-        out[st["sid"]["constant_value"]] = st
-    return out
+    doc = next(r for r in mod["resources"] if r["address"] == f"data.aws_iam_policy_document.{data}")
+    return {st["sid"]["constant_value"]: st for st in doc["expressions"]["statement"]}
 
 
 def test_iam_actions_exactly(plan: dict) -> None:
-    st = _policy_statements(plan)
-    actions = {sid: sorted(s["actions"]["constant_value"]) for sid, s in st.items()}
-    assert actions == {
+    data = _policy_statements(plan, "lambda")
+    enis = _policy_statements(plan, "vpc_enis")
+    assert {sid: sorted(s["actions"]["constant_value"]) for sid, s in data.items()} == {
         "ListRawPrefix": ["s3:ListBucket"],
         "ReadRawObjects": ["s3:GetObject"],
         "DecryptRawObjects": ["kms:Decrypt"],
         "ReadWarehousePassword": ["ssm:GetParameter"],
         "WriteOwnLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "SendFailedRuns": ["sqs:SendMessage"],
+    }
+    # The ENI permissions live alone in their own document (the one the checkov skip is on).
+    assert {sid: sorted(s["actions"]["constant_value"]) for sid, s in enis.items()} == {
         "ManageVpcEnis": sorted([
             "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
             "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
             "ec2:UnassignPrivateIpAddresses"]),
     }
-    assert all("*" not in a for acts in actions.values() for a in acts)
+    st = {**data, **enis}
+    assert all("*" not in a for s in st.values() for a in s["actions"]["constant_value"])
     # "*" resources only for the ENI actions AWS requires it for.
-    star = [sid for sid, s in st.items()
-            if s["resources"].get("constant_value") == ["*"]]
+    star = [sid for sid, s in st.items() if s["resources"].get("constant_value") == ["*"]]
     assert star == ["ManageVpcEnis"]
     assert st["ReadWarehousePassword"]["resources"]["references"][0] == "var.warehouse.password_parameter_arn"
     assert st["DecryptRawObjects"]["resources"]["references"][0] == "var.raw.kms_key_arn"
     assert st["ListRawPrefix"]["condition"][0]["variable"]["constant_value"] == "s3:prefix"
+    # The ENI document is rendered at plan time (no unknowns): check the JSON the role gets.
+    rendered = resources_by_address(plan)[f"{M}.aws_iam_role_policy.vpc_enis"]
+    doc = json.loads(rendered["policy"])
+    (stmt,) = doc["Statement"]
+    assert (stmt["Effect"], stmt["Resource"], stmt["Sid"]) == ("Allow", "*", "ManageVpcEnis")
+    assert sorted(stmt["Action"]) == sorted(enis["ManageVpcEnis"]["actions"]["constant_value"])
+    assert sorted(r["name"] for r in _etl(plan, "aws_iam_role_policy")) == ["etl", "etl-vpc-enis"]
 
 
 def test_no_managed_policies_attached(plan: dict) -> None:
-    assert resources_of_type(plan, "aws_iam_role_policy_attachment") == []
+    assert _etl(plan, "aws_iam_role_policy_attachment") == []
     role = resources_by_address(plan)[f"{M}.aws_iam_role.this"]
     assume = json.loads(role["assume_role_policy"])
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
-@pytest.mark.parametrize(("variables", "message"), [
-    ({"schedule_expression": "every 5 minutes"}, "schedule_expression must be rate"),
-    ({"lambda": {"timeout": 30}}, "lambda.timeout must be 60-900"),
-    ({"name": "Bad_Name"}, "name must be 3-40 characters"),
-    ({"password_parameter_name": ""}, "password_parameter_arn must be the ARN of one SSM parameter"),
-])
-def test_validation(root: Terraform, package: dict[str, str], variables: dict, message: str) -> None:
-    err = root.plan_error({**package, **variables})
-    assert message in " ".join(err.split())
+# Terraform reports every failing variable validation of a run, so one plan carries one bad
+# value per variable; the second run holds the warehouse object's other bad field.
+BAD_RUNS = [
+    (
+        {
+            "schedule_expression": "every 5 minutes",
+            "lambda": {"timeout": 30},
+            "name": "Bad_Name",
+            "warehouse": {"security_group_id": WAREHOUSE_SG, "host": "dw", "password_parameter_name": ""},
+            "log_kms_key_arn": "alias/my-key",
+            "raw_kms_key_arn": "my-key",
+        },
+        [
+            "schedule_expression must be rate",
+            "lambda.timeout must be 60-900",
+            "name must be 3-40 characters",
+            "password_parameter_arn must be the ARN of one SSM parameter",
+            "kms_key_arn must be null (the module creates a key) or a KMS key ARN",
+            "raw.kms_key_arn must be a KMS key ARN",
+        ],
+    ),
+    (
+        {"warehouse": {"security_group_id": "default", "host": "dw", "password_parameter_name": "/p"}},
+        ["warehouse.security_group_id a security group id"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("variables", "messages"), BAD_RUNS, ids=["many", "warehouse-sg"])
+def test_validation(root: Terraform, package: dict[str, str], variables: dict, messages: list[str]) -> None:
+    err = " ".join(root.plan_error({**package, **variables}).split())
+    for message in messages:
+        assert message in err, f"{message!r} not in:\n{err[-3000:]}"

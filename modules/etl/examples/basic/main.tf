@@ -1,6 +1,12 @@
-# The ETL module on a minimal private network of its own (no NAT), so it plans and applies
-# against the emulator without the network/endpoints/warehouse modules. An environment wires
-# those modules' outputs in instead.
+# The ETL module as an environment composes it: in the private subnets of modules/network (no
+# NAT Gateway, flow logs on), reaching S3 through the Gateway endpoint and SSM through the
+# interface endpoints of modules/endpoints. What other modules own comes in as variables, the
+# way an environment passes their outputs:
+#   raw_bucket_name, raw_kms_key_arn  <- modules/ingest (raw_bucket_name, kms_key_arn)
+#   warehouse                         <- modules/warehouse (security group, private address)
+#                                        and the SSM parameter holding the ETL user's password
+# The defaults are the names modules/ingest and modules/warehouse produce in the emulator's
+# account, so the example plans on its own.
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -12,13 +18,19 @@ terraform {
 }
 
 provider "aws" {
-  region = "us-east-1"
+  region = var.region
 }
 
 variable "name" {
-  description = "Name prefix passed to the module."
+  description = "Name prefix passed to every module."
   type        = string
   default     = "clickstream-dev"
+}
+
+variable "region" {
+  description = "Region of the provider and of the endpoint service names."
+  type        = string
+  default     = "us-east-1"
 }
 
 variable "package_path" {
@@ -29,6 +41,33 @@ variable "package_path" {
 variable "package_hash" {
   description = "Base64 SHA-256 of the zip (build/lambda/etl.zip.b64sha256)."
   type        = string
+}
+
+variable "raw_bucket_name" {
+  description = "Raw events bucket the ETL reads (modules/ingest output raw_bucket_name)."
+  type        = string
+  default     = "clickstream-dev-raw-123456789012"
+}
+
+variable "raw_kms_key_arn" {
+  description = "KMS key encrypting the raw bucket (modules/ingest output kms_key_arn); the ETL role gets kms:Decrypt on it."
+  type        = string
+  default     = "arn:aws:kms:us-east-1:123456789012:key/0d9b7f5e-3c1a-4e8b-9f2d-6a5c4b3e2d10"
+}
+
+variable "warehouse" {
+  description = "The warehouse the ETL loads: its security group (modules/warehouse output), private address, and the name of the SSM SecureString with the ETL user's password."
+  type = object({
+    security_group_id       = string
+    host                    = string
+    password_parameter_name = string
+  })
+  default = {
+    security_group_id       = "sg-0a1b2c3d4e5f60718"
+    host                    = "dw.clickstream.internal"
+    password_parameter_name = "/clickstream-dev/dw/etl-password"
+  }
+  nullable = false
 }
 
 variable "schedule_expression" {
@@ -43,68 +82,37 @@ variable "lambda" {
   default     = {}
 }
 
-variable "password_parameter_name" {
-  description = "Name of the SSM SecureString with the ETL user's password (owned by the warehouse deployment)."
+variable "log_kms_key_arn" {
+  description = "Key for the function's log group passed to the module (kms_key_arn); null lets the module create one."
   type        = string
-  default     = "/clickstream-dev/dw/etl-password"
+  default     = null
 }
 
 data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
 
-resource "aws_vpc" "this" {
-  cidr_block           = "10.42.0.0/16"
-  enable_dns_support   = true
-  enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-etl-example" }
+locals {
+  tags = { Project = "clickstream", Environment = "example" }
 }
 
-resource "aws_subnet" "private" {
-  count             = 2
-  vpc_id            = aws_vpc.this.id
-  cidr_block        = cidrsubnet(aws_vpc.this.cidr_block, 8, count.index)
-  availability_zone = "${data.aws_region.current.name}${["a", "b"][count.index]}"
-  tags              = { Name = "${var.name}-private-${count.index}" }
+module "network" {
+  source             = "../../../network"
+  name               = var.name
+  vpc_cidr           = "10.42.0.0/16"
+  availability_zones = ["${var.region}a", "${var.region}b"]
+  subnets            = { public_tier = false }
+  tags               = local.tags
 }
 
-resource "aws_route_table" "private" {
-  vpc_id = aws_vpc.this.id
-  tags   = { Name = "${var.name}-private" }
-}
-
-resource "aws_route_table_association" "private" {
-  count          = 2
-  subnet_id      = aws_subnet.private[count.index].id
-  route_table_id = aws_route_table.private.id
-}
-
-resource "aws_vpc_endpoint" "s3" {
-  vpc_id            = aws_vpc.this.id
-  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
-  vpc_endpoint_type = "Gateway"
-  route_table_ids   = [aws_route_table.private.id]
-}
-
-resource "aws_security_group" "warehouse" {
-  name        = "${var.name}-dw"
-  description = "Stand-in for the warehouse security group"
-  vpc_id      = aws_vpc.this.id
-}
-
-resource "aws_security_group" "endpoints" {
-  name        = "${var.name}-endpoints"
-  description = "Stand-in for the interface endpoints security group"
-  vpc_id      = aws_vpc.this.id
-}
-
-resource "aws_kms_key" "raw" {
-  description         = "Raw bucket key (example)"
-  enable_key_rotation = true
-}
-
-resource "aws_s3_bucket" "raw" {
-  bucket        = "${var.name}-etl-example-raw"
-  force_destroy = true
+module "endpoints" {
+  source          = "../../../endpoints"
+  name            = var.name
+  region          = var.region
+  vpc_id          = module.network.vpc_id
+  vpc_cidr        = module.network.vpc_cidr
+  route_table_ids = module.network.isolated_route_table_ids
+  subnet_ids      = module.network.private_subnet_ids
+  bucket_arns     = ["arn:aws:s3:::${var.raw_bucket_name}"]
+  tags            = local.tags
 }
 
 module "etl" {
@@ -113,23 +121,24 @@ module "etl" {
   package_path = var.package_path
   package_hash = var.package_hash
   vpc = {
-    vpc_id                      = aws_vpc.this.id
-    subnet_ids                  = aws_subnet.private[*].id
-    s3_prefix_list_id           = aws_vpc_endpoint.s3.prefix_list_id
-    endpoints_security_group_id = aws_security_group.endpoints.id
+    vpc_id                      = module.network.vpc_id
+    subnet_ids                  = module.network.private_subnet_ids
+    s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
+    endpoints_security_group_id = module.endpoints.security_group_id
   }
   warehouse = {
-    security_group_id      = aws_security_group.warehouse.id
-    host                   = "dw.internal.example"
-    password_parameter_arn = "arn:aws:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter${var.password_parameter_name}"
+    security_group_id      = var.warehouse.security_group_id
+    host                   = var.warehouse.host
+    password_parameter_arn = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.warehouse.password_parameter_name}"
   }
   raw = {
-    bucket_name = aws_s3_bucket.raw.id
-    kms_key_arn = aws_kms_key.raw.arn
+    bucket_name = var.raw_bucket_name
+    kms_key_arn = var.raw_kms_key_arn
   }
   schedule_expression = var.schedule_expression
   lambda              = var.lambda
-  tags                = { Environment = "example" }
+  kms_key_arn         = var.log_kms_key_arn
+  tags                = local.tags
 }
 
 output "function_name" {
@@ -138,7 +147,7 @@ output "function_name" {
 }
 
 output "security_group_id" {
-  description = "ETL security group."
+  description = "ETL security group (the warehouse security group must admit 5432 from it)."
   value       = module.etl.security_group_id
 }
 
@@ -147,7 +156,7 @@ output "role_name" {
   value       = "${var.name}-etl-role"
 }
 
-output "raw_bucket" {
-  description = "Raw bucket of the example."
-  value       = aws_s3_bucket.raw.id
+output "log_kms_key_arn" {
+  description = "KMS key of the function's log group (created by the module unless log_kms_key_arn is given)."
+  value       = module.etl.log_kms_key_arn
 }
