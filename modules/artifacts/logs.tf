@@ -74,8 +74,10 @@ data "aws_iam_policy_document" "logs" {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
     actions = ["s3:*"]
+    # {"AWS": "*"} rather than "*": the same principals for a Deny (anonymous requests are
+    # already refused by the public access block), and the form moto's logging check parses.
     principals {
-      type        = "*"
+      type        = "AWS"
       identifiers = ["*"]
     }
     resources = [aws_s3_bucket.logs[0].arn, "${aws_s3_bucket.logs[0].arn}/*"]

@@ -114,7 +114,7 @@ data "aws_iam_policy_document" "this" {
     effect  = "Deny"
     actions = ["s3:*"]
     principals {
-      type        = "*"
+      type        = "AWS"
       identifiers = ["*"]
     }
     resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
@@ -132,7 +132,7 @@ data "aws_iam_policy_document" "this" {
     effect  = "Deny"
     actions = ["s3:PutObject"]
     principals {
-      type        = "*"
+      type        = "AWS"
       identifiers = ["*"]
     }
     resources = ["${aws_s3_bucket.this.arn}/*"]
@@ -154,7 +154,7 @@ data "aws_iam_policy_document" "this" {
     effect  = "Deny"
     actions = ["s3:PutObject"]
     principals {
-      type        = "*"
+      type        = "AWS"
       identifiers = ["*"]
     }
     resources = ["${aws_s3_bucket.this.arn}/*"]

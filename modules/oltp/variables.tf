@@ -67,6 +67,13 @@ variable "instance_type" {
   }
 }
 
+variable "detailed_monitoring" {
+  description = "One-minute CloudWatch metrics for the instance. Keep it on; only emulator runs turn it off (moto does not implement MonitorInstances)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "root_volume_size_gib" {
   description = "Size of the encrypted gp3 root volume in GiB (OS, venv, packages)."
   type        = number

@@ -215,7 +215,7 @@ resource "aws_instance" "this" {
   vpc_security_group_ids      = [aws_security_group.this.id]
   iam_instance_profile        = aws_iam_instance_profile.this.name
   associate_public_ip_address = false
-  monitoring                  = true
+  monitoring                  = var.detailed_monitoring
   ebs_optimized               = true
   user_data                   = local.user_data
   # A changed template or artifacts revision boots a fresh host; the data volume survives.

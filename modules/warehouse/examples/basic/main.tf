@@ -43,6 +43,12 @@ variable "artifacts" {
   default = {}
 }
 
+variable "detailed_monitoring" {
+  description = "Detailed monitoring of the host; the emulator apply turns it off (moto lacks MonitorInstances)."
+  type        = bool
+  default     = true
+}
+
 variable "instance_type" {
   description = "Instance type of the warehouse."
   type        = string
@@ -100,6 +106,7 @@ module "warehouse" {
   availability_zone           = module.network.availability_zones[0]
   ami                         = { id = var.ami_id }
   instance_type               = var.instance_type
+  detailed_monitoring         = var.detailed_monitoring
   client_security_groups      = { etl = aws_security_group.etl.id }
   client_cidrs                = module.network.private_subnet_cidrs
   s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
