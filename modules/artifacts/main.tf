@@ -1,5 +1,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   create_kms_key  = var.kms_key_arn == null
@@ -15,9 +16,60 @@ resource "aws_kms_key" "this" {
   description             = "SSE-KMS for the ${var.bucket_name} artifacts bucket"
   enable_key_rotation     = true
   deletion_window_in_days = 30
-  # Default key policy (the account administers the key through IAM): readers are granted
-  # kms:Decrypt by their own role policies, scoped to this key.
-  tags = merge(var.tags, { Name = "${var.bucket_name}-artifacts" })
+  # Readers get kms:Decrypt from their own role policies, scoped to this key and to S3.
+  policy = data.aws_iam_policy_document.kms[0].json
+  tags   = merge(var.tags, { Name = "${var.bucket_name}-artifacts" })
+}
+
+data "aws_iam_policy_document" "kms" {
+  count = local.create_kms_key ? 1 : 0
+  #checkov:skip=CKV_AWS_109,CKV_AWS_111,CKV_AWS_356:Key policy, where Resource "*" can only mean this key. The account root (i.e. IAM) administers the key with listed admin actions and no cryptographic use, so it cannot be locked out; use is allowed only through S3 (this bucket's objects) (kms:ViaService), and IAM policies still decide which principals.
+  statement {
+    sid = "AccountAdministersTheKeyThroughIam"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListKeyPolicies",
+      "kms:ListKeyRotations",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RevokeGrant",
+      "kms:RotateKeyOnDemand",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["*"] # in a key policy "*" means this key
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "AccountPrincipalsUseTheKeyOnlyThroughServices"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
 }
 
 resource "aws_kms_alias" "this" {
@@ -29,6 +81,8 @@ resource "aws_kms_alias" "this" {
 # -- the artifacts bucket -------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "this" {
+  # checkov:skip=CKV_AWS_144: artifacts are rebuilt from the repository and dumps are a convenience copy; cross-region replication is a per-environment choice outside this module.
+  # checkov:skip=CKV2_AWS_62: nothing reacts to artifact uploads; hosts read them at boot.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = merge(var.tags, { Name = var.bucket_name })

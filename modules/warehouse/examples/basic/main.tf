@@ -92,6 +92,7 @@ module "artifacts" {
 
 # Stand-in for the ETL Lambda's security group (modules/etl creates the real one).
 resource "aws_security_group" "etl" {
+  # checkov:skip=CKV2_AWS_5: stand-in for a group another module attaches to its Lambda/app tier.
   name_prefix = "${var.name}-etl-"
   description = "Stand-in for the ETL Lambda security group"
   vpc_id      = module.network.vpc_id
