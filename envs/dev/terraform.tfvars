@@ -1,0 +1,32 @@
+# dev: small and disposable. Replace the example values (repository, URLs, parameter name).
+environment        = "dev"
+region             = "eu-central-1"
+vpc_cidr           = "10.20.0.0/16"
+availability_zones = ["eu-central-1a", "eu-central-1b"]
+shop_origins       = ["https://main.d1example.amplifyapp.com"]
+
+sizes = {
+  warehouse_instance_type = "t3.large"
+  warehouse_data_gib      = 50
+  oltp_instance_type      = "t3.medium"
+  oltp_data_gib           = 20
+  etl_memory_mb           = 1024
+}
+
+retention = {
+  log_days    = 30
+  backup_days = 7
+}
+
+deletion_protection = false
+alarms              = { enabled = false }
+
+frontend = {
+  repository                  = "https://github.com/example/clickstream-shop"
+  access_token_parameter_name = "/clickstream-dev/amplify/git-token"
+  branch                      = "develop"
+  callback_urls               = ["https://develop.d1example.amplifyapp.com/auth/callback"]
+  logout_urls                 = ["https://develop.d1example.amplifyapp.com/"]
+  domain_prefix               = "clickstream-dev-shop"
+  threat_protection           = "AUDIT"
+}

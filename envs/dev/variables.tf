@@ -1,0 +1,131 @@
+variable "environment" {
+  description = "Environment name (dev or prod): part of every name and tag."
+  type        = string
+  nullable    = false
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be dev or prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+  nullable    = false
+}
+
+variable "vpc_cidr" {
+  description = "CIDR of the environment's VPC."
+  type        = string
+  nullable    = false
+}
+
+variable "availability_zones" {
+  description = "Two or more availability zones of the region."
+  type        = list(string)
+  nullable    = false
+}
+
+variable "ingest_package_path" {
+  description = "Ingest Lambda zip; null uses build/lambda/ingest.zip (`make build`)."
+  type        = string
+  default     = null
+}
+
+variable "ingest_package_hash" {
+  description = "Base64 SHA-256 of the ingest zip; null reads build/lambda/ingest.zip.b64sha256."
+  type        = string
+  default     = null
+}
+
+variable "etl_package_path" {
+  description = "ETL Lambda zip; null uses build/lambda/etl.zip (`make build`)."
+  type        = string
+  default     = null
+}
+
+variable "etl_package_hash" {
+  description = "Base64 SHA-256 of the ETL zip; null reads build/lambda/etl.zip.b64sha256."
+  type        = string
+  default     = null
+}
+
+variable "repo_root" {
+  description = "Repository root the artifacts and builds are read from; null means two levels above this folder."
+  type        = string
+  default     = null
+}
+
+variable "allowed_app_ids" {
+  description = "app_id values the ingest API accepts."
+  type        = list(string)
+  default     = ["shop-web"]
+  nullable    = false
+}
+
+variable "shop_origins" {
+  description = "HTTPS origins of the shop (CORS of the ingest API)."
+  type        = list(string)
+  nullable    = false
+}
+
+variable "ami_id" {
+  description = "Pinned AMI of the database hosts; null follows the AL2023 SSM public parameter (pin it in prod)."
+  type        = string
+  default     = null
+}
+
+variable "sizes" {
+  description = "Instance types and data volume sizes of the two database hosts, and the ETL Lambda memory."
+  type = object({
+    warehouse_instance_type = string
+    warehouse_data_gib      = number
+    oltp_instance_type      = string
+    oltp_data_gib           = number
+    etl_memory_mb           = number
+  })
+  nullable = false
+}
+
+variable "retention" {
+  description = "Retention in days: Lambda and flow logs (CloudWatch values), database dumps."
+  type = object({
+    log_days    = number
+    backup_days = number
+  })
+  nullable = false
+}
+
+variable "deletion_protection" {
+  description = "Protect what holds customer data: the Cognito user pool, and buckets that refuse to be destroyed with objects in them."
+  type        = bool
+  nullable    = false
+}
+
+variable "alarms" {
+  description = "Alarm notifications: an SNS topic (KMS-encrypted) receiving ETL failures and host status-check alarms, with an optional e-mail subscription."
+  type = object({
+    enabled = bool
+    email   = optional(string)
+  })
+  nullable = false
+  validation {
+    condition     = var.alarms.email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarms.email))
+    error_message = "alarms.email must be null or an e-mail address."
+  }
+}
+
+variable "frontend" {
+  description = "The shop's front end: Git repository, SSM parameter holding the Git token, branch, Cognito callback/logout URLs and hosted UI domain prefix."
+  type = object({
+    repository                  = string
+    access_token_parameter_name = string
+    branch                      = optional(string, "main")
+    callback_urls               = list(string)
+    logout_urls                 = optional(list(string), [])
+    domain_prefix               = optional(string)
+    threat_protection           = optional(string, "ENFORCED")
+    user_pool_tier              = optional(string, "PLUS")
+  })
+  nullable = false
+}

@@ -1,0 +1,167 @@
+# The platform as the emulator runs it: everything but the front end (moto has no Amplify).
+# Used by tests/e2e/test_env_local_apply.py and `make demo` (clickstream.local_platform).
+
+data "aws_ami" "amazon_linux" {
+  count       = var.ami_id == null ? 1 : 0
+  most_recent = true
+  owners      = ["amazon"]
+  filter {
+    name   = "name"
+    values = ["amzn*x86_64*"]
+  }
+  filter {
+    name   = "architecture"
+    values = ["x86_64"]
+  }
+}
+
+locals {
+  repo      = coalesce(var.repo_root, abspath("${path.root}/../.."))
+  ami_id    = var.ami_id != null ? var.ami_id : data.aws_ami.amazon_linux[0].id
+  azs       = ["${var.region}a", "${var.region}b"]
+  artifacts = "${var.name}-artifacts"
+
+  # What the hosts install: migrations, the dashboards and the wheels built for the hosts
+  # (`make host-wheels` -> build/host-wheels; absent files simply upload nothing).
+  dw_files = merge(
+    { for f in fileset("${local.repo}/sql/dw", "*.sql") : "dw/migrations/${f}" => { source = "${local.repo}/sql/dw/${f}", content_type = "text/plain" } },
+    { for f in fileset("${local.repo}/shiny_app", "**/*.{py,css,js,txt,toml}") : "dw/app/${f}" => { source = "${local.repo}/shiny_app/${f}", content_type = "text/plain" } },
+    { for f in fileset("${local.repo}/build/host-wheels", "*.whl") : "dw/wheels/${f}" => { source = "${local.repo}/build/host-wheels/${f}", content_type = "application/zip" } },
+  )
+  oltp_files = merge(
+    { for f in fileset("${local.repo}/sql/oltp", "*.sql") : "oltp/migrations/${f}" => { source = "${local.repo}/sql/oltp/${f}", content_type = "text/plain" } },
+    { for f in fileset("${local.repo}/build/host-wheels", "*.whl") : "oltp/wheels/${f}" => { source = "${local.repo}/build/host-wheels/${f}", content_type = "application/zip" } },
+  )
+}
+
+module "network" {
+  source             = "../../modules/network"
+  name               = var.name
+  vpc_cidr           = "10.20.0.0/16"
+  availability_zones = local.azs
+  subnets            = { data_tier = true, public_tier = false }
+  flow_logs          = { retention_in_days = 7 }
+}
+
+module "ingest" {
+  source             = "../../modules/ingest"
+  name               = var.name
+  package_path       = var.ingest_package_path
+  package_hash       = var.ingest_package_hash
+  allowed_app_ids    = var.allowed_app_ids
+  cors_allow_origins = var.cors_allow_origins
+  log_retention_days = 7
+  force_destroy      = true
+}
+
+module "artifacts" {
+  source                = "../../modules/artifacts"
+  bucket_name           = local.artifacts
+  artifacts             = merge(local.dw_files, local.oltp_files)
+  backup_retention_days = 7
+  force_destroy         = true
+}
+
+module "endpoints" {
+  source          = "../../modules/endpoints"
+  name            = var.name
+  region          = var.region
+  vpc_id          = module.network.vpc_id
+  vpc_cidr        = module.network.vpc_cidr
+  route_table_ids = module.network.isolated_route_table_ids
+  subnet_ids      = module.network.private_subnet_ids
+  bucket_arns     = [module.ingest.raw_bucket_arn, module.artifacts.bucket_arn]
+}
+
+module "warehouse" {
+  source                      = "../../modules/warehouse"
+  name                        = var.name
+  vpc_id                      = module.network.vpc_id
+  subnet_id                   = module.network.private_subnet_ids[0]
+  availability_zone           = local.azs[0]
+  ami                         = { id = local.ami_id }
+  instance_type               = "t3.medium"
+  detailed_monitoring         = false # moto does not implement MonitorInstances; dev/prod keep it on
+  data_volume                 = { size_gib = 20 }
+  client_security_groups      = { etl = module.etl.security_group_id }
+  client_cidrs                = module.network.private_subnet_cidrs
+  s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
+  endpoints_security_group_id = module.endpoints.security_group_id
+  artifacts = {
+    bucket_name = module.artifacts.bucket_name
+    bucket_arn  = module.artifacts.bucket_arn
+    kms_key_arn = module.artifacts.kms_key_arn
+    revision    = sha256(jsonencode({ for k, h in module.artifacts.content_hashes : k => h if startswith(k, "dw/") }))
+  }
+}
+
+module "etl" {
+  source       = "../../modules/etl"
+  name         = var.name
+  package_path = var.etl_package_path
+  package_hash = var.etl_package_hash
+  vpc = {
+    vpc_id                      = module.network.vpc_id
+    subnet_ids                  = module.network.private_subnet_ids
+    s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
+    endpoints_security_group_id = module.endpoints.security_group_id
+  }
+  warehouse = {
+    security_group_id      = module.warehouse.security_group_id
+    host                   = module.warehouse.private_ip
+    port                   = module.warehouse.port
+    database               = module.warehouse.database_name
+    user                   = module.warehouse.admin_user
+    password_parameter_arn = module.warehouse.password_parameter_arn
+    sslmode                = "require"
+  }
+  raw = {
+    bucket_name = module.ingest.raw_bucket_name
+    kms_key_arn = module.ingest.kms_key_arn
+    prefix      = module.ingest.raw_prefix
+  }
+  log_retention_days = 7
+}
+
+# The warehouse password parameter is encrypted with the warehouse's key: the ETL reads it
+# through SSM, which needs kms:Decrypt on that key (the etl module grants ssm:GetParameter).
+data "aws_iam_policy_document" "etl_password_key" {
+  statement {
+    sid       = "DecryptWarehousePassword"
+    actions   = ["kms:Decrypt"]
+    resources = [module.warehouse.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "etl_password_key" {
+  name   = "warehouse-password-key"
+  role   = element(split("/", module.etl.role_arn), length(split("/", module.etl.role_arn)) - 1)
+  policy = data.aws_iam_policy_document.etl_password_key.json
+}
+
+module "oltp" {
+  source                      = "../../modules/oltp"
+  name                        = var.name
+  vpc_id                      = module.network.vpc_id
+  subnet_id                   = module.network.data_subnet_ids[0]
+  availability_zone           = local.azs[0]
+  ami                         = { id = local.ami_id }
+  instance_type               = "t3.medium"
+  detailed_monitoring         = false # moto does not implement MonitorInstances; dev/prod keep it on
+  data_volume                 = { size_gib = 20 }
+  client_security_groups      = {} # the shop's app tier is not in this VPC yet: nothing may connect
+  s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
+  endpoints_security_group_id = module.endpoints.security_group_id
+  artifacts = {
+    bucket_name = module.artifacts.bucket_name
+    bucket_arn  = module.artifacts.bucket_arn
+    kms_key_arn = module.artifacts.kms_key_arn
+    prefix      = "oltp/"
+    revision    = sha256(jsonencode({ for k, h in module.artifacts.content_hashes : k => h if startswith(k, "oltp/") }))
+  }
+}

@@ -1,0 +1,33 @@
+# prod: larger hosts, longer retention, deletion protection and alarms on, AMI pinned.
+# Replace the example values (AMI, repository, URLs, parameter name, e-mail).
+environment        = "prod"
+region             = "eu-central-1"
+vpc_cidr           = "10.40.0.0/16"
+availability_zones = ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
+shop_origins       = ["https://shop.example.com"]
+ami_id             = "ami-0a1b2c3d4e5f60718"
+
+sizes = {
+  warehouse_instance_type = "r6i.xlarge"
+  warehouse_data_gib      = 500
+  oltp_instance_type      = "m6i.large"
+  oltp_data_gib           = 200
+  etl_memory_mb           = 3008
+}
+
+retention = {
+  log_days    = 365
+  backup_days = 35
+}
+
+deletion_protection = true
+alarms              = { enabled = true, email = "data-platform-oncall@example.com" }
+
+frontend = {
+  repository                  = "https://github.com/example/clickstream-shop"
+  access_token_parameter_name = "/clickstream-prod/amplify/git-token"
+  branch                      = "main"
+  callback_urls               = ["https://shop.example.com/auth/callback"]
+  logout_urls                 = ["https://shop.example.com/"]
+  domain_prefix               = "clickstream-shop-login"
+}
