@@ -37,6 +37,10 @@ class WarehouseLambdaInVpc(BaseResourceCheck):
         for vpc in blocks(conf.get("vpc_config", [])):
             if strings(vpc.get("subnet_ids", [])) and strings(vpc.get("security_group_ids", [])):
                 return CheckResult.PASSED
+            if "subnet_ids" not in vpc or "security_group_ids" not in vpc:
+                # In a plan, ids of subnets/groups created in the same run are unknown and
+                # left out: a vpc_config is there, its contents cannot be judged yet.
+                return CheckResult.UNKNOWN
         return CheckResult.FAILED
 
 
