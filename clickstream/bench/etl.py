@@ -11,12 +11,20 @@ Figures, all measured in the same run on the same machine:
 * ``naive_events_per_s``: what a user would write first: download, ``json.loads``,
   ``pandas.DataFrame``, ``to_sql(method="multi")`` through SQLAlchemy + psycopg 3. Measured on
   a sample (it is slow), reported as a rate.
+* ``cpu_seconds``: where the ETL run's CPU went, read from /proc around the run: the ETL
+  process (listing, loader, SQL client), its parse workers, the PostgreSQL server (all its
+  processes, reaped backends included) and the emulator's process (serving the GETs). On a
+  shared 2-core machine wall time swings with other load; CPU seconds per component do
+  not, and they show what bounds the end-to-end figure. ``stage_seconds`` splits the wall
+  time into load (fetch/parse/COPY/merge, overlapped) and rollup refresh.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
+import resource
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -51,11 +59,21 @@ def run(ctx) -> dict:
     dsn = pg.create_database(f"bench_etl_{suffix}")
     migrate(dsn)
     settings = Settings(raw_bucket=bucket, dw_dsn=dsn)
+    stages: dict[str, float] = {}
     t0 = time.perf_counter()
-    summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6))
+    cpu0 = _cpu(ctx, pg)
+
+    def hook(stage: str) -> None:  # the last batch's commit ends the load phase
+        if stage == "before_commit":
+            stages["load"] = time.perf_counter() - t0
+
+    summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6), hook=hook)
     etl_s = time.perf_counter() - t0
+    cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in _cpu(ctx, pg).items()}
+    stages["refresh"] = etl_s - stages.get("load", etl_s)
     etl_rate = truth.lines_sent / etl_s
-    ctx.log(f"ETL {etl_s:.1f}s -> {etl_rate:,.0f} events/s ({summary['events_loaded']} loaded)")
+    ctx.log(f"ETL {etl_s:.1f}s -> {etl_rate:,.0f} events/s ({summary['events_loaded']} loaded); "
+            f"cpu {cpu}; stages {stages}")
 
     # Server-side COPY of the same rows into the same table in a fresh warehouse.
     dump = Path(pg.base_dir) / f"events_{suffix}.copy"
@@ -67,11 +85,15 @@ def run(ctx) -> dict:
     migrate(dsn2)
     with psycopg.connect(dsn2, autocommit=True) as c:
         c.execute("SELECT dw.ensure_event_partitions(%s, %s)", (lo, hi))
+        c.execute("CHECKPOINT")  # the ETL's database had its own; start both from clean
+        pg_cpu0 = _cpu(ctx, pg)["postgres"]
         t0 = time.perf_counter()
         c.execute(f"COPY dw.events FROM '{dump}'")
         copy_s = time.perf_counter() - t0
+        copy_cpu = _cpu(ctx, pg)["postgres"] - pg_cpu0
     copy_rate = rows / copy_s
-    ctx.log(f"server-side COPY {rows} rows in {copy_s:.1f}s -> {copy_rate:,.0f} rows/s")
+    ctx.log(f"server-side COPY {rows} rows in {copy_s:.1f}s -> {copy_rate:,.0f} rows/s "
+            f"(postgres cpu {copy_cpu:.1f}s)")
 
     naive_rate, naive_n = _naive(ctx, s3, bucket, objects, pg, suffix)
     for name in (f"bench_etl_{suffix}", f"bench_copy_{suffix}", f"bench_naive_{suffix}"):
@@ -88,6 +110,11 @@ def run(ctx) -> dict:
         "etl_vs_copy_ratio": {"value": round(etl_rate / copy_rate, 3), "target": 0.8},
         "naive_events_per_s": {"value": round(naive_rate), "sample_events": naive_n},
         "etl_vs_naive_ratio": {"value": round(etl_rate / naive_rate, 1)},
+        "cpu_seconds": {"etl": cpu, "copy_ceiling_postgres": round(copy_cpu, 2),
+                        "us_per_event": {k: round(v / truth.lines_sent * 1e6, 1)
+                                         for k, v in cpu.items()}},
+        "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "emulator_gets": len(objects),
         "etl_summary": {k: summary[k] for k in ("files_loaded", "events_loaded", "duplicates",
                                                 "rejected", "files_failed", "days_refreshed")},
         "correct": summary["events_loaded"] == truth.unique_events
@@ -131,3 +158,42 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     engine.dispose()
     ctx.log(f"naive pandas to_sql: {len(records)} events in {elapsed:.1f}s")
     return len(records) / elapsed, len(records)
+
+
+def _proc_cpu(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds of a process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _cpu(ctx, pg) -> dict[str, float]:
+    """CPU seconds so far: this process, its children (parse workers), PostgreSQL, emulator."""
+    server = getattr(getattr(ctx.emulator, "_server", None), "proc", None)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers, once they have exited
+    live = sum(sum(_proc_cpu(p)) for p in _children(os.getpid())
+               if server is None or p != server.pid)
+    out = {"etl_process": me.ru_utime + me.ru_stime, "parse_workers": kids.ru_utime + kids.ru_stime + live}
+    try:
+        postmaster = int((Path(pg.datadir) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        postmaster = None
+    if postmaster:
+        own, reaped = _proc_cpu(postmaster)
+        out["postgres"] = own + reaped + sum(sum(_proc_cpu(c)) for c in _children(postmaster))
+    if server is not None:
+        out["emulator"] = sum(_proc_cpu(server.pid))
+    return out
