@@ -195,9 +195,9 @@ class Terraform:
             )
         return proc
 
-    def init(self) -> None:
+    def init(self, *, backend: bool = True) -> None:
         if not self._initialised:
-            self.run("init", "-input=false", "-no-color", "-backend=true")
+            self.run("init", "-input=false", "-no-color", f"-backend={str(backend).lower()}")
             self._initialised = True
 
     def _var_args(self, variables: Mapping[str, Any] | None) -> list[str]:
@@ -208,7 +208,9 @@ class Terraform:
         return [f"-var-file={path.name}"]
 
     def validate(self) -> dict:
-        self.init()
+        # Validation needs no state: skip the backend, so envs with a (partially configured)
+        # S3 backend validate offline and without credentials.
+        self.init(backend=False)
         proc = self.run("validate", "-json", "-no-color", check=False)
         result = json.loads(proc.stdout)
         if not result.get("valid"):

@@ -8,6 +8,7 @@ need=()
 command -v chromium >/dev/null || need+=(chromium chromium-driver)
 command -v node >/dev/null || need+=(nodejs)
 command -v runuser >/dev/null || need+=(util-linux)
+command -v cloud-init >/dev/null || need+=(cloud-init)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
