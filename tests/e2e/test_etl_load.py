@@ -183,7 +183,7 @@ def test_migrations_are_rerunnable(loaded):
 
 
 def test_faster_refresh_day_matches_the_original(loaded):
-    """0005's dw.refresh_day gives exactly the rollup rows of 0003's definition."""
+    """The current dw.refresh_day (0005, 0006) gives exactly the rollup rows of 0003's."""
     src = (REPO_ROOT / "sql" / "dw" / "0003_dw_rollups.sql").read_text()
     start = src.index("CREATE OR REPLACE FUNCTION dw.refresh_day")
     original = src[start:src.index("$$;", start) + 3]
