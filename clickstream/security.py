@@ -62,6 +62,7 @@ SKIP_COMMENT = re.compile(
     r"(checkov:skip=|bridgecrew:skip=|cortex:skip=) *([A-Za-z_\d-]+(?:,[A-Za-z_\d-]+)*)?(:[^\n]*)?"
 )
 _BLOCK_START = re.compile(r'^[ \t]*(resource|data)[ \t]+"([^"]+)"[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
+_MODULE_START = re.compile(r'^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
 _VARIABLE = re.compile(r'^[ \t]*variable[ \t]+"([^"]+)"', re.MULTILINE)
 _PACKAGE_VAR = re.compile(r"^(?:(?P<fn>[a-z0-9]+)_)?package_(?P<kind>path|hash)$")
 
@@ -139,6 +140,9 @@ class Finding:
     reason: str = ""
     guideline: str = ""
     severity: str = ""
+    #: ``file:line`` of the skip comment that suppressed a plan finding (its resource block, or
+    #: the ``module`` call of that one module instance in its env or example).
+    skip_at: str = ""
 
     @property
     def location(self) -> str:
@@ -268,20 +272,51 @@ class TfBlock:
 
 
 def index_tf_dir(directory: Path) -> dict[str, TfBlock]:
-    """``type.name`` -> block location and its skip comments, for the ``*.tf`` files of one module."""
+    """Block location and its skip comments, for the ``*.tf`` files of one module.
+
+    Keys: ``type.name`` (resources), ``data.type.name`` and ``module.name`` (module calls).
+    """
     blocks: dict[str, TfBlock] = {}
+
+    def add(key: str, text: str, rel: str, m: re.Match) -> None:
+        end = _block_end(text, m.end() - 1)
+        start_line = text.count("\n", 0, m.start()) + 1
+        end_line = text.count("\n", 0, end) + 1
+        body = text[m.start() : end + 1]
+        skips = {cid: s for s in _skip_comments(body, rel, start_line) for cid in s.check_ids}
+        blocks[key] = TfBlock(rel, (start_line, end_line), skips)
+
     for path in sorted(directory.glob("*.tf")):
         text = path.read_text(errors="replace")
         rel = _rel(path)
         for m in _BLOCK_START.finditer(text):
-            end = _block_end(text, m.end() - 1)
-            start_line = text.count("\n", 0, m.start()) + 1
-            end_line = text.count("\n", 0, end) + 1
-            body = text[m.start() : end + 1]
-            skips = {cid: s for s in _skip_comments(body, rel, start_line) for cid in s.check_ids}
-            key = ("data." if m.group(1) == "data" else "") + f"{m.group(2)}.{m.group(3)}"
-            blocks[key] = TfBlock(rel, (start_line, end_line), skips)
+            add(("data." if m.group(1) == "data" else "") + f"{m.group(2)}.{m.group(3)}", text, rel, m)
+        for m in _MODULE_START.finditer(text):
+            add(f"module.{m.group(1)}", text, rel, m)
     return blocks
+
+
+def module_call_skip(
+    prefix: str, check_id: str, dirs: Mapping[str, str], index: Callable[[str], dict[str, TfBlock]]
+) -> SkipComment | None:
+    """A skip of ``check_id`` on a ``module`` call on the way to the module instance ``prefix``.
+
+    Why: a finding that holds only for one instance (an env that sets a module input the way
+    only the emulator needs, a value unknown until apply in one root) is accepted where that
+    instance is made, not in the module, where a skip would silence every env and the
+    source scan of the module too. The innermost call wins.
+    """
+    parts = prefix.split(".") if prefix else []
+    calls = [parts[i : i + 2] for i in range(0, len(parts), 2)]
+    for depth in range(len(calls), 0, -1):
+        parent = ".".join(".".join(c) for c in calls[: depth - 1])
+        parent_dir = dirs.get(parent)
+        if parent_dir is None:
+            continue
+        block = index(parent_dir).get(".".join(calls[depth - 1]))
+        if block is not None and check_id in block.skips:
+            return block.skips[check_id]
+    return None
 
 
 def inline_skips(trees: Iterable[Path]) -> list[SkipComment]:
@@ -376,6 +411,52 @@ def plan_variables(root: Path, build: Callable[[str], tuple[Path, str]] | None =
     return variables
 
 
+_PARAM_ASSIGN = re.compile(r'^[ \t]*\w*parameter_name[ \t]*=[ \t]*"(/[A-Za-z0-9_.\-/]+)"', re.MULTILINE)
+_PARAM_VARIABLE = re.compile(r'^[ \t]*variable[ \t]+"\w*parameter_name"[ \t]*\{', re.MULTILINE)
+_DEFAULT = re.compile(r'^[ \t]*default[ \t]*=[ \t]*"(/[A-Za-z0-9_.\-/]+)"', re.MULTILINE)
+#: Value of the SSM parameters seeded in the emulator: a placeholder, never a real token.
+PLAN_PARAMETER_VALUE = "placeholder-seeded-by-the-security-gate"
+
+
+def plan_ssm_parameters(root: Path) -> list[str]:
+    """SSM parameters a root reads at plan time and that an operator creates beforehand.
+
+    The front end reads its Git token with ``data "aws_ssm_parameter"``; the name comes from
+    a ``*parameter_name`` setting in the root's ``terraform.tfvars`` (envs) or the default of a
+    ``*parameter_name`` variable (examples). A plan against an empty emulator fails on the
+    missing parameter, so the gate creates each one first, as the operator would.
+    """
+    names: set[str] = set()
+    for path in sorted([*root.glob("*.tfvars"), *root.glob("*.tf")]):
+        text = path.read_text(errors="replace")
+        if path.suffix == ".tfvars":
+            names.update(_PARAM_ASSIGN.findall(text))
+            continue
+        for m in _PARAM_VARIABLE.finditer(text):
+            body = text[m.end() : _block_end(text, m.end() - 1)]
+            names.update(_DEFAULT.findall(body))
+    return sorted(names)
+
+
+def seed_ssm_parameters(roots: list[Path], env: Mapping[str, str]) -> list[str]:
+    """Create the plan-time SSM parameters of ``roots`` as SecureStrings in the emulator."""
+    import boto3
+
+    names = sorted({n for root in roots for n in plan_ssm_parameters(root)})
+    if not names:
+        return names
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )
+    for name in names:
+        ssm.put_parameter(Name=name, Type="SecureString", Value=PLAN_PARAMETER_VALUE, Overwrite=True)
+    return names
+
+
 def make_plans(
     roots: list[Path], out_dir: Path, log: Callable[[str], None], emulator_env: Mapping[str, str] | None = None
 ) -> list[PlanOutcome]:
@@ -429,6 +510,13 @@ def make_plans(
                 inputs[root] = plan_variables(root, build_once)
             except (BuildError, OSError) as exc:
                 inputs[root] = exc
+        try:
+            seeded = seed_ssm_parameters(roots, env)
+        except Exception as exc:  # botocore errors: the plans then fail with the cause
+            seeded = []
+            log(f"[plan] could not create the plan-time SSM parameters: {exc}")
+        if seeded:
+            log(f"[plan] SSM parameters created in the emulator: {', '.join(seeded)}")
         # Two at a time: a plan mostly waits on the provider and the emulator.
         with ThreadPoolExecutor(max_workers=PLAN_WORKERS) as pool:
             futures = [pool.submit(plan_one, i, root, env, inputs[root]) for i, root in enumerate(roots, 1)]
@@ -582,6 +670,12 @@ def plan_findings(reports: list[dict], plans: list[PlanOutcome], errors: list[st
     indexes: dict[str, dict[str, TfBlock]] = {}
     out: list[Finding] = []
     seen: set[tuple] = set()
+
+    def index(src_dir: str) -> dict[str, TfBlock]:
+        if src_dir not in indexes:
+            indexes[src_dir] = index_tf_dir(REPO_ROOT / src_dir)
+        return indexes[src_dir]
+
     for report in reports:
         for err in (report.get("results") or {}).get("parsing_errors", []) or []:
             errors.append(f"plan: checkov could not parse {_rel(err)}")
@@ -602,14 +696,12 @@ def plan_findings(reports: list[dict], plans: list[PlanOutcome], errors: list[st
                 prefix, raw_id = split_address(address)
                 src_dir = dirs.get(prefix)
                 if src_dir is not None:
-                    if src_dir not in indexes:
-                        indexes[src_dir] = index_tf_dir(REPO_ROOT / src_dir)
-                    block = indexes[src_dir].get(raw_id)
+                    block = index(src_dir).get(raw_id)
                     if block is not None:
                         f.file, f.lines = block.file, block.lines
-                        skip = block.skips.get(f.check_id)
+                        skip = block.skips.get(f.check_id) or module_call_skip(prefix, f.check_id, dirs, index)
                         if skip is not None:
-                            f.result, f.reason = "skipped", skip.reason
+                            f.result, f.reason, f.skip_at = "skipped", skip.reason, f"{skip.file}:{skip.line}"
                         else:
                             # checkov matched a same-named resource elsewhere: not a skip of this one.
                             f.result, f.reason = "failed", ""
@@ -740,7 +832,7 @@ def run_gate(
     # Every inline skip in what was scanned, with the findings it suppressed.
     skip_trees = [*sources, *secrets, *(p for p in plans if _rel(p).split("/")[0] not in SOURCE_TREES)]
     result.skips = inline_skips(skip_trees)
-    uses = Counter((f.file, f.check_id) for f in result.skipped)
+    uses = Counter((f.skip_at.rsplit(":", 1)[0] if f.skip_at else f.file, f.check_id) for f in result.skipped)
     for s in result.skips:
         s.used_by = sum(uses[(s.file, cid)] for cid in s.check_ids)
     order = {"failed": 0, "skipped": 1, "passed": 2}
@@ -819,7 +911,10 @@ def render_markdown(result: GateResult) -> str:
         w("| --- | --- | --- | --- | --- |")
         for f in result.skipped:
             reason = _md(f.reason) or "**no reason**"
-            w(f"| {f.check_id} | `{_md(f.resource)}` | `{f.location}` | {f.scan} | {reason} |")
+            where = f"`{f.location}`"
+            if f.skip_at and f.skip_at.rsplit(":", 1)[0] != f.file:
+                where += f" (skipped on the module call at `{f.skip_at}`)"
+            w(f"| {f.check_id} | `{_md(f.resource)}` | {where} | {f.scan} | {reason} |")
         w("")
 
     w("## Inline skip comments in the repository\n")
