@@ -14,7 +14,7 @@ sizes = {
 }
 
 retention = {
-  log_days    = 30
+  log_days    = 365 # CloudWatch logs kept a year in every env (CKV_AWS_338); dev saves on backups instead
   backup_days = 7
 }
 

@@ -104,8 +104,16 @@ def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> 
     dev, prod = resources_by_address(plans["dev"]), resources_by_address(plans["prod"])
     inst = "module.warehouse.aws_instance.this"
     assert (dev[inst]["instance_type"], prod[inst]["instance_type"]) == ("t3.large", "r6i.xlarge")
-    logs = "module.ingest.aws_cloudwatch_log_group.lambda"
-    assert dev[logs]["retention_in_days"] < prod[logs]["retention_in_days"] == 365
+    # Logs are kept a year everywhere (the security gate's CKV_AWS_338); dev keeps fewer backups.
+    for logs in ("module.ingest.aws_cloudwatch_log_group.lambda", "module.etl.aws_cloudwatch_log_group.this",
+                 "module.network.aws_cloudwatch_log_group.flow_logs[0]"):
+        assert dev[logs]["retention_in_days"] == prod[logs]["retention_in_days"] == 365, logs
+    lifecycle = "module.artifacts.aws_s3_bucket_lifecycle_configuration.this"
+    backups = [
+        next(r["expiration"][0]["days"] for r in env[lifecycle]["rule"] if r["id"] == "expire-backups")
+        for env in (dev, prod)
+    ]
+    assert backups == [7, 35]
     pool = "module.frontend.aws_cognito_user_pool.this"
     assert (dev[pool]["deletion_protection"], prod[pool]["deletion_protection"]) == ("INACTIVE", "ACTIVE")
     assert not any(a.startswith("aws_sns_topic.") for a in dev)

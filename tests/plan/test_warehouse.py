@@ -114,3 +114,22 @@ def test_validation_rejects_hostile_inputs(emulator: Emulator) -> None:
     assert proc.returncode == 0, out
     assert re.search(r"Success! (\d+) passed, 0 failed", out), out
     assert int(re.search(r"Success! (\d+) passed", out).group(1)) >= 8
+
+
+def test_volumes_and_password_use_the_module_key(plan: dict) -> None:
+    """The module's CMK ARN is unknown until apply, so checkov cannot see these in any plan
+    (CKV_AWS_189/CKV_AWS_337 are skipped on the module calls for that reason): the plan's
+    configuration shows the references instead."""
+    call = plan["configuration"]["root_module"]["module_calls"]["warehouse"]["module"]
+    config = {r["address"]: r["expressions"] for r in call["resources"]}
+    refs = {
+        "aws_ebs_volume.data": config["aws_ebs_volume.data"]["kms_key_id"],
+        "aws_ssm_parameter.password": config["aws_ssm_parameter.password"]["key_id"],
+        "aws_instance.this (root volume)": config["aws_instance.this"]["root_block_device"][0]["kms_key_id"],
+    }
+    for what, expr in refs.items():
+        assert "local.kms_key_arn" in expr.get("references", []), f"{what}: {expr}"
+    planned = resources_by_address(plan)
+    assert planned["module.warehouse.aws_kms_key.this[0]"]["enable_key_rotation"] is True
+    assert planned["module.warehouse.aws_ebs_volume.data"]["encrypted"] is True
+    assert planned["module.warehouse.aws_ssm_parameter.password"]["type"] == "SecureString"
