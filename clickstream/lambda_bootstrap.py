@@ -44,9 +44,6 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # handler prints go to the log stream
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path[:0] = [task_root]
-    runtime_lib = os.environ.get("CLICKSTREAM_RUNTIME_LIB")
-    if runtime_lib:
-        sys.path.append(runtime_lib)
     module_name, _, func_name = os.environ["_HANDLER"].rpartition(".")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)

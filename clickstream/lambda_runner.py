@@ -168,7 +168,10 @@ class LambdaRunner:
             AWS_LAMBDA_LOG_STREAM_NAME=f"local/{uuid.uuid4().hex}",
             AWS_EXECUTION_ENV=f"AWS_Lambda_{self.config.runtime}",
             LAMBDA_TASK_ROOT=str(self.task_root),
-            CLICKSTREAM_RUNTIME_LIB=str(self.lib),
+            # As on Lambda (PYTHONPATH=/var/runtime): the runtime's boto3 is importable by the
+            # handler and by any child process the handler starts.
+            PYTHONPATH=str(self.lib),
+            LAMBDA_RUNTIME_DIR=str(self.lib),
             _HANDLER=self.config.handler,
             TZ=":UTC",
             PYTHONDONTWRITEBYTECODE="1",

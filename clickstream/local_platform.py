@@ -1,0 +1,181 @@
+"""The whole platform on one machine, from the same artifacts Terraform deploys.
+
+Used by ``make demo`` and by the end-to-end tests, so the demo is exactly what the tests
+prove. :func:`local_platform` brings up, in order and with progress lines:
+
+1. the AWS emulator (embedded moto, or the endpoint in ``AWS_ENDPOINT_URL``);
+2. the Lambda zips (``make build``), deterministic, so their hashes match what is applied;
+3. a PostgreSQL 15 with the ``sql/dw`` and ``sql/oltp`` migrations and a read-only
+   dashboard login in the ``dw_reader`` role;
+4. ``envs/local`` applied to the emulator;
+5. the deployed ingest and ETL artifacts, read back from the emulator and hash-checked, and
+   the HTTP API adapter in front of the ingest function with the API's own routes and CORS.
+
+Everything it started is stopped in reverse order when the ``with`` block ends; nothing
+outside its temporary folders is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from clickstream import REPO_ROOT
+from clickstream.build import build_lambda
+from clickstream.emulator import Emulator, emulator
+from clickstream.http_api import HttpApi
+from clickstream.lambda_runner import LambdaRunner, run_deployed
+from clickstream.postgres import PostgresServer, postgres_server
+from clickstream.terraform import Terraform
+from clickstream.warehouse import migrate
+
+ENV_LOCAL = REPO_ROOT / "envs" / "local"
+OLTP_MIGRATIONS = REPO_ROOT / "sql" / "oltp"
+DASHBOARD_USER = "dashboard"
+APP_ID = "shop-web"
+
+Progress = Callable[[str], None]
+
+
+def _default_progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+@dataclass
+class LocalPlatform:
+    """Handles on everything :func:`local_platform` started."""
+
+    emulator: Emulator
+    pg: PostgresServer
+    outputs: dict[str, Any]
+    ingest: LambdaRunner
+    etl: LambdaRunner
+    api: HttpApi
+    dw_dsn: str
+    oltp_dsn: str
+    dashboard_dsn: str
+    terraform: Terraform
+    variables: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.api.url}/v1/events"
+
+    @property
+    def raw_bucket(self) -> str:
+        return str(self.outputs["raw_bucket_name"])
+
+    def run_etl(self) -> dict[str, Any]:
+        """One scheduled ETL run, with the event EventBridge sends on a schedule."""
+        event = {
+            "version": "0", "id": os.urandom(8).hex(), "detail-type": "Scheduled Event",
+            "source": "aws.events", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": os.environ.get("AWS_REGION", "us-east-1"), "resources": [], "detail": {},
+        }
+        return self.etl.invoke(event)
+
+
+def _output(outputs: dict[str, Any], name: str) -> Any:
+    if name not in outputs:
+        raise KeyError(f"envs/local has no output {name!r} (has {sorted(outputs)})")
+    return outputs[name]
+
+
+def local_variables(ingest: tuple[Path, str], etl: tuple[Path, str], cors_origins: list[str]) -> dict[str, Any]:
+    """Variables for envs/local: the zips just built and the origins the shop is served from."""
+    return {
+        "ingest_package_path": str(ingest[0]),
+        "ingest_package_hash": ingest[1],
+        "etl_package_path": str(etl[0]),
+        "etl_package_hash": etl[1],
+        "cors_allow_origins": cors_origins,
+        "allowed_app_ids": [APP_ID],
+        # Terraform runs in a private copy of modules/ and envs/; artifacts come from the repo.
+        "repo_root": str(REPO_ROOT),
+    }
+
+
+def prepare_warehouse(pg: PostgresServer, dashboard_password: str) -> tuple[str, str, str]:
+    """Create and migrate the DW and OLTP databases; return their DSNs and the dashboard's."""
+    dw = pg.create_database("dw")
+    migrate(dw)
+    oltp = pg.create_database("oltp")
+    if OLTP_MIGRATIONS.is_dir() and any(OLTP_MIGRATIONS.glob("*.sql")):
+        migrate(oltp, OLTP_MIGRATIONS)
+    with psycopg.connect(dw, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dw_reader").format(
+                psycopg.sql.Identifier(DASHBOARD_USER), psycopg.sql.Literal(dashboard_password)
+            )
+        )
+    dashboard = f"postgresql://{DASHBOARD_USER}:{dashboard_password}@{pg.host}:{pg.port}/dw"
+    return dw, oltp, dashboard
+
+
+@contextlib.contextmanager
+def local_platform(
+    *, cors_origins: list[str] | None = None, api_port: int = 0, progress: Progress = _default_progress,
+    fsync: bool = False,
+) -> Iterator[LocalPlatform]:
+    """Start the platform; yield it; stop everything in reverse order."""
+    timings: dict[str, float] = {}
+    cors_origins = cors_origins or ["http://127.0.0.1:8000", "http://localhost:8000"]
+    with contextlib.ExitStack() as stack:
+        def step(n: int, msg: str) -> float:
+            progress(f"[{n}/5] {msg}")
+            return time.perf_counter()
+
+        t = step(1, "starting the AWS emulator")
+        emu = stack.enter_context(emulator())
+        saved = {k: os.environ.get(k) for k in emu.env}
+        os.environ.update(emu.env)
+        stack.callback(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+                                for k, v in saved.items()])
+        progress(f"      emulator at {emu.endpoint_url} ({'embedded moto' if emu.embedded else 'external'})")
+        timings["emulator"] = time.perf_counter() - t
+
+        t = step(2, "building the Lambda zips (deterministic)")
+        ingest_zip = build_lambda("ingest")
+        etl_zip = build_lambda("etl")
+        timings["build"] = time.perf_counter() - t
+
+        t = step(3, "starting PostgreSQL 15 and applying the sql/dw and sql/oltp migrations")
+        pg = stack.enter_context(postgres_server(fsync=fsync))
+        dashboard_password = os.urandom(12).hex()
+        dw_dsn, oltp_dsn, dashboard_dsn = prepare_warehouse(pg, dashboard_password)
+        progress(f"      PostgreSQL on {pg.host}:{pg.port} (databases dw, oltp)")
+        timings["postgres"] = time.perf_counter() - t
+
+        t = step(4, "applying envs/local to the emulator (terraform apply)")
+        tf = stack.enter_context(Terraform(ENV_LOCAL, emulator_env=emu.env))
+        variables = local_variables(ingest_zip, etl_zip, cors_origins)
+        outputs = tf.apply(variables)
+        if not emu.embedded:
+            # An external emulator outlives us: leave it as we found it.
+            stack.callback(tf.destroy, variables)
+        timings["terraform_apply"] = time.perf_counter() - t
+
+        t = step(5, "starting the deployed ingest and ETL artifacts behind the local HTTP API")
+        ingest = stack.enter_context(run_deployed(_output(outputs, "ingest_function_name"), ingest_zip[0]))
+        etl = stack.enter_context(
+            run_deployed(_output(outputs, "etl_function_name"), etl_zip[0], env_overrides={"DW_DSN": dw_dsn})
+        )
+        api = HttpApi.from_emulator(
+            _output(outputs, "ingest_api_id"), {ingest.config.name: ingest}, port=api_port
+        )
+        stack.enter_context(api)
+        timings["runners"] = time.perf_counter() - t
+
+        yield LocalPlatform(
+            emulator=emu, pg=pg, outputs=outputs, ingest=ingest, etl=etl, api=api, dw_dsn=dw_dsn,
+            oltp_dsn=oltp_dsn, dashboard_dsn=dashboard_dsn, terraform=tf, variables=variables,
+            timings=timings,
+        )
