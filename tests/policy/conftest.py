@@ -2,8 +2,9 @@
 
 checkov over the whole tree takes minutes on two cores, so each gate run happens once per
 session and the tests assert on what it wrote (``security.json``, the reports). The runs go
-through the real entry point (``python -m clickstream.security``) against the session
-emulator, exactly as ``make security`` does.
+through the real entry point (``python -m clickstream.security``), each with its own
+emulator, exactly as ``make security`` does, and the two runs of a session (the repository and
+the fixtures) start together.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,6 @@ from typing import Any
 import pytest
 
 from clickstream import REPO_ROOT
-from clickstream.emulator import Emulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INSECURE = FIXTURES / "insecure"
@@ -50,30 +51,92 @@ class GateRun:
         }
 
 
-def run_gate(args: list[str], reports: Path, emulator: Emulator) -> GateRun:
-    env = {**os.environ, **emulator.env}
-    proc = subprocess.run(
-        [sys.executable, "-m", "clickstream.security", "--reports", str(reports), *args],
-        cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=1500,
-    )
-    data_path = reports / "security.json"
-    if not data_path.exists():
-        pytest.fail(f"the gate wrote no security.json (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    return GateRun(proc.returncode, proc.stdout, proc.stderr, reports, json.loads(data_path.read_text()))
+def _gate_env() -> dict[str, str]:
+    """The environment of a gate run: no emulator endpoint, so the gate starts its own moto.
+
+    That is what ``make security`` does, and it keeps a gate that runs in the background
+    (below) away from the session emulator, which other tests may reset meanwhile.
+    """
+    env = dict(os.environ)
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
 
 
-@pytest.fixture(scope="session")
-def repo_gate(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> GateRun:
-    """The gate over the repository as `make security` runs it (default discovery)."""
-    return run_gate([], tmp_path_factory.mktemp("security-repo"), emulator)
+class GateProcess:
+    """A gate started now and read later: both gates of a session run side by side.
+
+    Each run spends much of its time waiting (terraform plans, checkov loading its checks), so
+    two runs together take little more than the longer one alone on two cores.
+    """
+
+    def __init__(self, args: list[str], reports: Path) -> None:
+        self.reports = reports
+        self._out = reports.parent / f"{reports.name}.stdout"
+        self._err = reports.parent / f"{reports.name}.stderr"
+        with self._out.open("w") as out, self._err.open("w") as err:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "clickstream.security", "--reports", str(reports), *args],
+                cwd=REPO_ROOT, stdout=out, stderr=err, text=True, env=_gate_env(),
+            )
+        self._run: GateRun | None = None
+
+    def result(self, timeout: float = 1500) -> GateRun:
+        if self._run is None:
+            try:
+                returncode = self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+                pytest.fail(f"the gate did not finish in {timeout:.0f} s:\n{self._err.read_text()[-4000:]}")
+            stdout, stderr = self._out.read_text(), self._err.read_text()
+            data_path = self.reports / "security.json"
+            if not data_path.exists():
+                pytest.fail(f"the gate wrote no security.json (exit {returncode}):\n{stderr[-4000:]}")
+            self._run = GateRun(returncode, stdout, stderr, self.reports, json.loads(data_path.read_text()))
+        return self._run
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
 
 
-@pytest.fixture(scope="session")
-def fixture_gate(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> GateRun:
-    """The gate over the test fixtures: the insecure module, the custom-check cases, the skips."""
+def _fixture_args() -> list[str]:
+    """The fixtures only: three small roots as source and plan, and the one leaked-key file."""
     args: list[str] = []
     for root in (INSECURE, CHECK_CASES, SKIP_CASES):
         rel = root.relative_to(REPO_ROOT).as_posix()
         args += ["--source", rel, "--plan", rel]
     args += ["--secrets", (INSECURE / "leaked_credentials.py").relative_to(REPO_ROOT).as_posix()]
-    return run_gate(args, tmp_path_factory.mktemp("security-fixtures"), emulator)
+    return args
+
+
+@pytest.fixture(scope="session")
+def _gates(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, GateProcess]]:
+    """Start, once per session, every gate run the selected tests use, all at the same time."""
+    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    runs: dict[str, GateProcess] = {}
+    if "repo_gate" in wanted:
+        # Default discovery, exactly as `make security` runs it.
+        runs["repo"] = GateProcess([], tmp_path_factory.mktemp("security") / "repo")
+    if "fixture_gate" in wanted:
+        runs["fixtures"] = GateProcess(_fixture_args(), tmp_path_factory.mktemp("security") / "fixtures")
+    try:
+        yield runs
+    finally:
+        for run in runs.values():
+            run.stop()
+
+
+@pytest.fixture(scope="session")
+def repo_gate(_gates: dict[str, GateProcess]) -> GateRun:
+    """The gate over the repository as `make security` runs it (default discovery)."""
+    return _gates["repo"].result()
+
+
+@pytest.fixture(scope="session")
+def fixture_gate(_gates: dict[str, GateProcess]) -> GateRun:
+    """The gate over the test fixtures: the insecure module, the custom-check cases, the skips."""
+    return _gates["fixtures"].result()

@@ -10,6 +10,7 @@ from clickstream.security import (
     SecurityError,
     _skip_comments,
     index_tf_dir,
+    module_call_skip,
     module_dirs,
     parse_checkov_json,
     split_address,
@@ -98,3 +99,30 @@ def test_checkov_output_with_several_documents_is_read_whole() -> None:
 )
 def test_findings_are_grouped_by_module_or_env(file: str, target: str) -> None:
     assert target_of(file) == target
+
+
+def test_a_skip_on_a_module_call_covers_that_instance_only(tmp_path: Path) -> None:
+    """An env accepts a finding for its own instance of a module, not for the module's others."""
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / "main.tf").write_text(
+        'module "host" {\n'
+        "  #checkov:skip=CKV_AWS_126:Emulator-only env: the emulator lacks MonitorInstances.\n"
+        '  source = "../mod"\n'
+        "}\n"
+        'module "other" {\n  source = "../mod"\n}\n'
+    )
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "main.tf").write_text('resource "aws_instance" "this" {\n  monitoring = var.m\n}\n')
+
+    def index(d: str) -> dict:
+        return index_tf_dir(tmp_path / d)
+
+    dirs = {"": "env", "module.host": "mod", "module.other": "mod"}
+    skip = module_call_skip("module.host", "CKV_AWS_126", dirs, index)
+    assert skip is not None and skip.reason.startswith("Emulator-only env") and skip.line == 2
+    assert module_call_skip("module.other", "CKV_AWS_126", dirs, index) is None
+    assert module_call_skip("module.host", "CKV_AWS_8", dirs, index) is None
+    assert module_call_skip("", "CKV_AWS_126", dirs, index) is None
+    # Nested: the call of the inner module inside the outer one is found through the chain.
+    nested = {"": "env", "module.host": "env", "module.host.module.host": "mod"}
+    assert module_call_skip("module.host.module.host", "CKV_AWS_126", nested, index) is not None
