@@ -18,6 +18,7 @@ the embedded and out-of-process emulators of the harness use it too.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -51,6 +52,8 @@ def patch_moto() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # The hosts attach AmazonSSMManagedInstanceCore, which moto only knows with this set.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     patch_moto()
     from moto.server import main as moto_main
 
