@@ -81,7 +81,7 @@ def test_volumes_and_password_use_the_module_key(plan: dict) -> None:
     (CKV_AWS_189/CKV_AWS_337 are skipped on the module calls for that reason): the plan's
     configuration shows the references instead."""
     call = plan["configuration"]["root_module"]["module_calls"]["oltp"]["module"]
-    config = {r["address"]: r["expressions"] for r in call["resources"]}
+    config = {r["address"]: r.get("expressions", {}) for r in call["resources"]}
     refs = {
         "aws_ebs_volume.data": config["aws_ebs_volume.data"]["kms_key_id"],
         "aws_ssm_parameter.password": config["aws_ssm_parameter.password"]["key_id"],
