@@ -12,6 +12,9 @@ PY           := $(VENV)/bin/python
 PYTEST       := $(PY) -m pytest
 ENV          ?=
 PYTEST_ARGS  ?=
+# Two workers, whole files per worker (module fixtures share one apply or one gate run):
+# each worker starts its own emulator and PostgreSQL. XDIST= runs serially.
+XDIST        ?= -n 2 --dist loadfile
 TF_DIRS      := modules envs tests
 
 .PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
@@ -41,7 +44,7 @@ check: ## say exactly which required tool is missing and how to get it
 
 # --- tests --------------------------------------------------------------------------------------
 test: _require_venv ## every test layer (harness, unit, plan, policy, e2e, browser)
-	$(PYTEST) -m "not bench" $(PYTEST_ARGS)
+	$(PYTEST) -m "not bench" $(XDIST) $(PYTEST_ARGS)
 
 test-harness: _require_venv ## tests of the harness itself
 	$(PYTEST) -m harness $(PYTEST_ARGS)

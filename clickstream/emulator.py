@@ -20,6 +20,9 @@ from urllib.parse import urlparse
 from clickstream.net import free_port, wait_for_port
 
 DEFAULT_REGION = "us-east-1"
+#: moto knows AWS-managed IAM policies (AmazonSSMManagedInstanceCore, which the hosts attach)
+#: only when this is set before its IAM backend is built.
+MANAGED_POLICIES = ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 #: Environment every AWS client (boto3, the aws provider, the Lambda runner) needs to talk
 #: to the emulator. Credentials are fake by design: nothing here can reach a real account.
@@ -69,7 +72,7 @@ class Emulator:
         req = urllib.request.Request(  # noqa: S310 - loopback emulator URL
             f"{self.endpoint_url}/moto-api/reset", method="POST"
         )
-        with urllib.request.urlopen(req, timeout=10):  # noqa: S310
+        with urllib.request.urlopen(req, timeout=60):  # noqa: S310 - a busy moto can take a while
             pass
 
     def stop(self) -> None:
@@ -88,6 +91,7 @@ def start_embedded(port: int | None = None, host: str = "127.0.0.1") -> Emulator
     from clickstream.moto_server import patch_moto
 
     patch_moto()
+    os.environ.setdefault(*MANAGED_POLICIES)
     # One access-log line per AWS call drowns the output of a Terraform apply.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -122,7 +126,7 @@ def start_process(port: int | None = None, host: str = "127.0.0.1") -> Emulator:
     port = port or free_port(host)
     proc = subprocess.Popen(
         [sys.executable, "-m", "clickstream.moto_server", "-H", host, "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, MANAGED_POLICIES[0]: "true"},
     )
     try:
         wait_for_port(host, port, timeout=60)
