@@ -145,12 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         shop = start_shop(args.shop_port, plat.events_url, "shop-web")
         dash = start_dashboards(args.dashboard_port, plat.dashboard_dsn, log_dir / "shiny.log")
+        threads: list[threading.Thread] = []
         try:
             wait_for_port("127.0.0.1", args.dashboard_port, timeout=60)
             first = plat.run_etl()
             print(f"ETL: configured {configured_schedule()}; demo runs it every {args.etl_every:g}s "
                   f"(first run: {first.get('files_loaded', 0)} files)", flush=True)
-            threads = [loop(stop, args.etl_every, lambda: _etl_once(plat), "etl")]
+            threads.append(loop(stop, args.etl_every, lambda: _etl_once(plat), "etl"))
             if args.sessions_per_minute > 0:
                 state = {"seed": 1000}
                 threads.append(loop(stop, 60.0 / max(1, args.sessions_per_minute / 5),
@@ -169,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             print("stopping ...", flush=True)
             stop.set()
+            # Let an ETL run or traffic batch in flight finish before its runner is closed.
+            for t in threads:
+                t.join(timeout=120)
             stop_process(dash)
             shop.shutdown()
             shop.server_close()
