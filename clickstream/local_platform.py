@@ -110,7 +110,8 @@ def prepare_warehouse(pg: PostgresServer, dashboard_password: str) -> tuple[str,
     oltp = pg.create_database("oltp")
     if OLTP_MIGRATIONS.is_dir() and any(OLTP_MIGRATIONS.glob("*.sql")):
         migrate(oltp, OLTP_MIGRATIONS)
-    with psycopg.connect(dw, autocommit=True) as conn:
+    # The dashboards' login is made by the superuser, as on the host (the owner may not).
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute(
             psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dw_reader").format(
                 psycopg.sql.Identifier(DASHBOARD_USER), psycopg.sql.Literal(dashboard_password)

@@ -20,7 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clickstream import REPO_ROOT
 from clickstream.net import free_port, port_open, wait_for_port
+
+#: The provisioning SQL of the hosts' bootstrap, shared so tests provision the same way.
+HOST_SQL = REPO_ROOT / "hosts" / "sql"
 
 INSTALL_HINT = (
     "PostgreSQL 15 server binaries are required: on Debian/Ubuntu `apt-get install "
@@ -146,22 +150,50 @@ class PostgresServer:
         return f"postgresql://{user}@{self.host}:{self.port}/{dbname}"
 
     def create_database(self, name: str) -> str:
-        """Create an empty database and return its DSN."""
-        if not _IDENT.match(name):
-            raise ValueError(f"not a safe database name: {name!r}")
-        import psycopg
+        """Provision a database as a host does and return the DSN of its owner.
 
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.dsn(name)
+        The same files the host bootstrap runs as the superuser (``hosts/sql/owner.sql``,
+        ``hosts/sql/warehouse-roles.sql``) make the owner role ``<name>_owner`` (LOGIN and
+        nothing more), the database it owns, the ``dw_reader`` group and a read-only login
+        ``<name>_dash`` (:meth:`reader_dsn`). Everything after that, the migrations first, runs as the owner, so a
+        migration that needs more than the owner has fails here as it would on the host.
+        """
+        if not _IDENT.match(name) or len(name) > 57:
+            raise ValueError(f"not a safe database name: {name!r}")
+        owner, dash = owner_role(name), reader_role(name)
+        for sql, var, role in (("owner.sql", "admin", owner), ("warehouse-roles.sql", "dash", dash)):
+            proc = subprocess.run(
+                [str(self.bindir / "psql"), "-X", "-q", "-h", self.host, "-p", str(self.port), "-U", "postgres",
+                 "-d", "postgres", "-v", f"{var}={role}", "-v", f"db={name}", "-f", str(HOST_SQL / sql)],
+                capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                raise PostgresError(f"provisioning {name} with hosts/sql/{sql} failed: {proc.stderr.strip()}")
+        return self.dsn(name, user=owner)
+
+    def reader_dsn(self, name: str) -> str:
+        """DSN of the read-only login that :meth:`create_database` made for ``name``."""
+        return self.dsn(name, user=reader_role(name))
 
     def drop_database(self, name: str) -> None:
+        """Drop the database and the roles :meth:`create_database` made for it."""
         if not _IDENT.match(name):
             raise ValueError(f"not a safe database name: {name!r}")
         import psycopg
 
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for role in (owner_role(name), reader_role(name)):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def reader_role(dbname: str) -> str:
+    """The dashboards-like login (member of ``dw_reader`` only) made for ``dbname``."""
+    return f"{dbname}_dash"
+
+
+def owner_role(dbname: str) -> str:
+    """The owner role :meth:`PostgresServer.create_database` makes for ``dbname``."""
+    return f"{dbname}_owner"
 
 
 @contextlib.contextmanager
