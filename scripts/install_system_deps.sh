@@ -9,6 +9,11 @@ command -v chromium >/dev/null || need+=(chromium chromium-driver)
 command -v node >/dev/null || need+=(nodejs)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v cloud-init >/dev/null || need+=(cloud-init)
+# The host bootstrap test boots each bundle in an isolated root (clickstream/testing/hostroot.py).
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+command -v losetup >/dev/null || need+=(mount)
+command -v ip >/dev/null || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"

@@ -28,12 +28,14 @@ CFG = traffic.TrafficConfig(seed=7, events=8_000, start=date(2024, 6, 3), days=4
 STEPS = ("view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase")
 
 
-def load_warehouse(dsn: str, cfg: traffic.TrafficConfig = CFG) -> None:
-    """Migrate ``dsn`` and load the generated lake into it the way the ETL does."""
+def load_warehouse(dsn: str, cfg: traffic.TrafficConfig = CFG, *, migrated: bool = False) -> None:
+    """Migrate ``dsn`` (unless a host bootstrap already did) and load the generated lake into
+    it the way the ETL does."""
     from etl import loading
     from etl.parsing import parse_object
 
-    migrate(dsn)
+    if not migrated:
+        migrate(dsn)
     objs, _ = traffic.generate(cfg)
     with psycopg.connect(dsn) as conn:
         loading.prepare(conn)
