@@ -30,3 +30,10 @@ frontend = {
   domain_prefix               = "clickstream-dev-shop"
   threat_protection           = "AUDIT"
 }
+
+# Lambda reserved concurrency: off. A reservation must leave min(100, quota) executions
+# unreserved in the account; a new account's "Concurrent executions" quota is 10, so any
+# reservation fails the first apply there. Raise the quota (Service Quotas: Lambda) first;
+# `make preflight ENV=dev` compares these with the account. The ETL's advisory lock keeps its
+# runs apart without a reservation.
+lambda_reserved_concurrency = { ingest = null, etl = null }

@@ -31,3 +31,10 @@ frontend = {
   logout_urls                 = ["https://shop.example.com/"]
   domain_prefix               = "clickstream-shop-login"
 }
+
+# Lambda reserved concurrency: off. A reservation must leave min(100, quota) executions
+# unreserved in the account; a new account's "Concurrent executions" quota is 10, so any
+# reservation fails the first apply there. Raise the quota (Service Quotas: Lambda) first;
+# `make preflight ENV=prod` compares these with the account. The ETL's advisory lock keeps its
+# runs apart without a reservation.
+lambda_reserved_concurrency = { ingest = null, etl = null }

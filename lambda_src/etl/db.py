@@ -6,9 +6,10 @@ import psycopg
 
 from etl.config import Settings
 
-#: Key of the session-level advisory lock that serialises ETL runs and replays. Reserved
-#: concurrency 1 stops overlapping Lambda runs; the lock also covers a replay started by an
-#: operator while the schedule fires.
+#: Key of the session-level advisory lock that serialises ETL runs and replays. It is what
+#: keeps runs apart: the function has no reserved concurrency by default (a new account's
+#: quota cannot grant one), so two scheduled runs may start together and the second skips;
+#: it also covers a replay started by an operator while the schedule fires.
 LOCK_KEY = 0x0C11C57E
 _PASSWORD_CACHE: dict[str, str] = {}
 

@@ -251,17 +251,20 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (the password is read from SSM at runtime); a KMS key for it would add kms:Decrypt for nothing.
   #checkov:skip=CKV_AWS_272:Code signing is not used; the deployed zip is pinned by source_code_hash and checked by the e2e harness.
   #checkov:skip=CKV_AWS_50:X-Ray needs xray:Put* on "*" and a route to X-Ray from the private subnets; run summaries are logged instead.
-  function_name                  = local.function_name
-  description                    = "Load raw clickstream objects from S3 into the warehouse, exactly once"
-  role                           = aws_iam_role.this.arn
-  filename                       = var.package_path
-  source_code_hash               = var.package_hash
-  handler                        = "etl.handler.handler"
-  runtime                        = "python3.12"
-  architectures                  = ["x86_64"]
-  memory_size                    = var.lambda.memory_size
-  timeout                        = var.lambda.timeout
-  reserved_concurrent_executions = 1 # runs never overlap (the advisory lock is the second guard)
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is off by default because AWS refuses any reservation on an account whose concurrency quota is 10 (a new account), so the first apply would fail; runs never overlap because each takes a PostgreSQL advisory lock (a second run returns skipped), and lambda.reserved_concurrency = 1 adds a cap where the quota allows (make preflight checks it).
+  function_name    = local.function_name
+  description      = "Load raw clickstream objects from S3 into the warehouse, exactly once"
+  role             = aws_iam_role.this.arn
+  filename         = var.package_path
+  source_code_hash = var.package_hash
+  handler          = "etl.handler.handler"
+  runtime          = "python3.12"
+  architectures    = ["x86_64"]
+  memory_size      = var.lambda.memory_size
+  timeout          = var.lambda.timeout
+  # null (the default): no reservation, which a new account's quota of 10 could not grant.
+  # Runs never overlap either way: each takes the warehouse's advisory lock (lambda_src/etl/db.py).
+  reserved_concurrent_executions = var.lambda.reserved_concurrency
 
   vpc_config {
     subnet_ids         = var.vpc.subnet_ids

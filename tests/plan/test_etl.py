@@ -66,9 +66,11 @@ def test_inventory(plan: dict) -> None:
     assert_inventory(plan, INVENTORIES / "etl_basic.yaml")
 
 
-def test_function_runs_in_private_subnets_single_flight(plan: dict) -> None:
+def test_function_runs_in_private_subnets_without_a_reservation(plan: dict) -> None:
     fn = resources_by_address(plan)[f"{M}.aws_lambda_function.this"]
-    assert fn["reserved_concurrent_executions"] == 1
+    # No reservation by default (-1): a new account's quota of 10 refuses any; the advisory
+    # lock keeps runs apart.
+    assert fn["reserved_concurrent_executions"] == -1
     assert fn["timeout"] == 600 and fn["handler"] == "etl.handler.handler"
     expr = _config_resource(plan, f"{M}.aws_lambda_function.this")["expressions"]
     # The map is unknown at plan time (bucket id); its configured references are not.
@@ -79,6 +81,11 @@ def test_function_runs_in_private_subnets_single_flight(plan: dict) -> None:
     vpc = expr["vpc_config"][0]
     assert vpc["subnet_ids"]["references"][0] == "var.vpc.subnet_ids"
     assert "aws_security_group.this.id" in vpc["security_group_ids"]["references"]
+
+
+def test_reservation_is_applied_when_set(root: Terraform, package: dict[str, str]) -> None:
+    plan = root.plan({**package, "lambda": {"reserved_concurrency": 1}})
+    assert resources_by_address(plan)[f"{M}.aws_lambda_function.this"]["reserved_concurrent_executions"] == 1
 
 
 def test_egress_only_to_warehouse_s3_and_endpoints(plan: dict) -> None:
@@ -220,13 +227,17 @@ def test_no_managed_policies_attached(plan: dict) -> None:
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
+#: The start of the message for a bad lambda.reserved_concurrency.
+BAD_RESERVATION = ("lambda.reserved_concurrency must be null (no reservation, the default; "
+                   "the advisory lock keeps runs apart)")
+
 # Terraform reports every failing variable validation of a run, so one plan carries one bad
 # value per variable; the second run holds the warehouse object's other bad field.
 BAD_RUNS = [
     (
         {
             "schedule_expression": "every 5 minutes",
-            "lambda": {"timeout": 30},
+            "lambda": {"timeout": 30, "reserved_concurrency": 0},
             "name": "Bad_Name",
             "warehouse": {"security_group_id": WAREHOUSE_SG, "host": "dw", "password_parameter_name": ""},
             "log_kms_key_arn": "alias/my-key",
@@ -235,6 +246,7 @@ BAD_RUNS = [
         [
             "schedule_expression must be rate",
             "lambda.timeout must be 60-900",
+            BAD_RESERVATION,
             "name must be 3-40 characters",
             "password_parameter_arn must be the ARN of one SSM parameter",
             "kms_key_arn must be null (the module creates a key) or a KMS key ARN",
@@ -242,8 +254,10 @@ BAD_RUNS = [
         ],
     ),
     (
-        {"warehouse": {"security_group_id": "default", "host": "dw", "password_parameter_name": "/p"}},
-        ["warehouse.security_group_id a security group id"],
+        {"warehouse": {"security_group_id": "default", "host": "dw", "password_parameter_name": "/p"},
+         "lambda": {"reserved_concurrency": 11}},
+        ["warehouse.security_group_id a security group id",
+         f"{BAD_RESERVATION} or a whole number between 1 and 10"],
     ),
 ]
 
