@@ -3,7 +3,7 @@ environment        = "dev"
 region             = "eu-central-1"
 vpc_cidr           = "10.20.0.0/16"
 availability_zones = ["eu-central-1a", "eu-central-1b"]
-shop_origins       = ["https://main.d1example.amplifyapp.com"]
+shop_origins       = ["https://develop.d1example.amplifyapp.com"] # the served branch (frontend.branch): validated
 
 sizes = {
   warehouse_instance_type = "t3.large"

@@ -64,9 +64,17 @@ variable "allowed_app_ids" {
 }
 
 variable "shop_origins" {
-  description = "HTTPS origins of the shop (CORS of the ingest API)."
+  description = "HTTPS origins of the shop (CORS of the ingest API). An Amplify default-domain origin must be the served branch's, https://<frontend.branch>.<app id>.amplifyapp.com (validated: the tracker's requests from any other branch's site would be refused)."
   type        = list(string)
   nullable    = false
+  validation {
+    # Amplify serves branch "feature/x" at https://feature-x.<app id>.amplifyapp.com.
+    condition = alltrue([
+      for o in var.shop_origins :
+      !endswith(lower(o), ".amplifyapp.com") || startswith(lower(o), "https://${replace(lower(var.frontend.branch), "/", "-")}.")
+    ])
+    error_message = "shop_origins: an *.amplifyapp.com origin must be the deployed branch's, https://<frontend.branch>.<app id>.amplifyapp.com (with / in the branch name as -); otherwise the ingest API's CORS refuses the shop Amplify serves."
+  }
 }
 
 variable "ami_id" {
@@ -128,6 +136,13 @@ variable "frontend" {
     user_pool_tier              = optional(string, "PLUS")
   })
   nullable = false
+  validation {
+    condition = alltrue([
+      for u in concat(var.frontend.callback_urls, var.frontend.logout_urls) :
+      !can(regex("^https://[^/]+\\.amplifyapp\\.com(/|$)", lower(u))) || startswith(lower(u), "https://${replace(lower(var.frontend.branch), "/", "-")}.")
+    ])
+    error_message = "frontend.callback_urls and logout_urls on *.amplifyapp.com must be on the deployed branch's host, https://<frontend.branch>.<app id>.amplifyapp.com/...; Cognito would refuse the sign-in redirect of the site Amplify serves."
+  }
 }
 
 variable "lambda_reserved_concurrency" {
