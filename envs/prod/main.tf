@@ -177,6 +177,7 @@ module "frontend" {
   branch                      = { name = var.frontend.branch }
   ingest_url                  = module.ingest.api_endpoint
   app_id                      = var.allowed_app_ids[0]
+  email                       = var.frontend.email
   cognito = {
     callback_urls       = var.frontend.callback_urls
     logout_urls         = var.frontend.logout_urls

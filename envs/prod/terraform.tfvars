@@ -30,6 +30,8 @@ frontend = {
   callback_urls               = ["https://shop.example.com/auth/callback"]
   logout_urls                 = ["https://shop.example.com/"]
   domain_prefix               = "clickstream-shop-login"
+  # Cognito's own sender allows 50 e-mails a day: before launch, send through SES with
+  # email = { source_arn = "arn:aws:ses:eu-central-1:<account>:identity/shop.example.com", from = "no-reply@shop.example.com" }
 }
 
 # Lambda reserved concurrency: off. A reservation must leave min(100, quota) executions

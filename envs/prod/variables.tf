@@ -124,7 +124,7 @@ variable "alarms" {
 }
 
 variable "frontend" {
-  description = "The shop's front end: Git repository, SSM parameter holding the Git token, branch, Cognito callback/logout URLs and hosted UI domain prefix."
+  description = "The shop's front end: Git repository, SSM parameter holding the Git token, branch, Cognito callback/logout URLs, hosted UI domain prefix and e-mail sender (email: an SES identity; {} is Cognito's default sender, limited to 50 e-mails a day)."
   type = object({
     repository                  = string
     access_token_parameter_name = string
@@ -134,6 +134,12 @@ variable "frontend" {
     domain_prefix               = optional(string)
     threat_protection           = optional(string, "ENFORCED")
     user_pool_tier              = optional(string, "PLUS")
+    # Cognito's e-mail sender (modules/frontend var.email): {} is Cognito's own, 50 a day.
+    email = optional(object({
+      source_arn = optional(string)
+      from       = optional(string)
+      reply_to   = optional(string)
+    }), {})
   })
   nullable = false
   validation {
