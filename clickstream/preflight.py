@@ -169,8 +169,8 @@ def _setting_name(value: Any, fallback: str) -> str:
     return fallback
 
 
-def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
-    """Read ``envs/<env>``: its settings and what its ``main.tf`` passes to the modules."""
+def _read_root(env: str, repo_root: Path) -> tuple[Path, dict[str, Any], list[Block], dict[str, Any]]:
+    """The env's folder, its ``var.*`` (defaults then tfvars), its blocks and its locals."""
     if env not in ENVS:
         raise PreflightError(f"unknown environment {env!r}: ENV must be one of {', '.join(ENVS)}")
     root = repo_root / "envs" / env
@@ -185,67 +185,90 @@ def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
     for b in blocks:
         if b.type == "locals":
             locals_.update(b.body.attributes)
+    return root, settings, blocks, locals_
 
-    def value(raw: Any) -> Any:
-        return resolve(raw, settings, locals_)
 
-    main_tf = f"envs/{env}/main.tf"
-    network, ingest, etl = _module(blocks, "network"), _module(blocks, "ingest"), _module(blocks, "etl")
-    warehouse, oltp, frontend = _module(blocks, "warehouse"), _module(blocks, "oltp"), _module(blocks, "frontend")
-    provider = next((b.body.attributes for b in blocks if b.type == "provider" and b.labels == ["aws"]), {})
-    where: dict[str, str] = {"region": _setting_name(provider.get("region"), f"provider region in envs/{env}")}
-
-    azs_raw = network.get("availability_zones")
-    azs_expr = locals_.get("azs") if isinstance(azs_raw, Expression) and azs_raw.text == "local.azs" else azs_raw
-    where["availability_zones"] = _setting_name(azs_expr, f"local.azs in {main_tf} (derived from region)")
-    reservations, instance_types = {}, {}
-    for fn, call in (("ingest", ingest), ("etl", etl)):
-        lambda_arg = call.get("lambda")
-        raw = lambda_arg.get("reserved_concurrency") if isinstance(lambda_arg, dict) else None
-        reservations[fn] = value(raw)
-        where[f"reservation.{fn}"] = _setting_name(raw, f"module {fn} lambda.reserved_concurrency in {main_tf}")
-    for host, call in (("warehouse", warehouse), ("oltp", oltp)):
-        raw = call.get("instance_type")
-        instance_types[_setting_name(raw, f"module {host} instance_type in {main_tf}")] = value(raw)
-    cognito = frontend.get("cognito") if isinstance(frontend.get("cognito"), dict) else {}
-    token_raw = frontend.get("access_token_parameter_name")
-    where["git_token"] = _setting_name(token_raw, "frontend access_token_parameter_name")
-    where["cognito_domain"] = _setting_name(cognito.get("domain_prefix"), "frontend cognito.domain_prefix")
-
-    backend = None
+def _backend(blocks: list[Block], root: Path) -> dict[str, Any] | None:
+    """The root's backend block merged with ``backend.hcl`` (the partial configuration
+    ``make plan`` passes to ``terraform init``), or None for local state."""
     for b in blocks:
         for inner in b.body.blocks_of("backend") if b.type == "terraform" else []:
-            backend = {"type": inner.labels[0], **inner.body.attributes}
             hcl = root / "backend.hcl"
-            backend["config_file"] = hcl
+            backend = {"type": inner.labels[0], **inner.body.attributes, "config_file": hcl}
             if hcl.is_file():
                 try:
                     backend.update(read_tfvars(hcl))
                 except HclError as exc:
                     raise PreflightError(str(exc)) from exc
+            return backend
+    return None
 
-    packages = {}
+
+def _packages(settings: dict[str, Any], repo_root: Path) -> dict[str, tuple[Path, str | None]]:
+    """Each function's zip and explicit hash: ``<fn>_package_path``/``_hash`` when the env
+    sets them, else ``build/lambda/<fn>.zip`` and its ``.b64sha256`` (``make build``)."""
+    return {
+        fn: (Path(settings.get(f"{fn}_package_path") or repo_root / "build" / "lambda" / f"{fn}.zip"),
+             settings.get(f"{fn}_package_hash"))
+        for fn in FUNCTIONS
+    }
+
+
+def _problems(env: str, read: dict[str, Any]) -> list[str]:
+    """Settings the preflight could not read: computed ones (named), required ones unset."""
+    computed = [
+        f"{label} is computed in envs/{env} ({v.text}): the preflight reads only literals and references"
+        for label, v in _walk(read) if isinstance(v, Unresolved)
+    ]
+    return computed + [f"{label} is not set" for label in ("name prefix", "region", "availability_zones")
+                       if not read[label]]
+
+
+def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
+    """Read ``envs/<env>``: its settings and what its ``main.tf`` passes to the modules."""
+    root, settings, blocks, locals_ = _read_root(env, repo_root)
+
+    def value(raw: Any) -> Any:
+        return resolve(raw, settings, locals_)
+
+    main_tf = f"envs/{env}/main.tf"
+    calls = {name: _module(blocks, name) for name in ("network", "ingest", "etl", "warehouse", "oltp", "frontend")}
+    provider = next((b.body.attributes for b in blocks if b.type == "provider" and b.labels == ["aws"]), {})
+    where: dict[str, str] = {"region": _setting_name(provider.get("region"), f"provider region in envs/{env}")}
+
+    azs_raw = calls["network"].get("availability_zones")
+    azs = locals_.get("azs") if isinstance(azs_raw, Expression) and azs_raw.text == "local.azs" else azs_raw
+    where["availability_zones"] = _setting_name(azs, f"local.azs in {main_tf} (derived from region)")
+    reservations, instance_types = {}, {}
     for fn in FUNCTIONS:
-        path = settings.get(f"{fn}_package_path") or repo_root / "build" / "lambda" / f"{fn}.zip"
-        packages[fn] = (Path(path), settings.get(f"{fn}_package_hash"))
+        lambda_arg = calls[fn].get("lambda")
+        raw = lambda_arg.get("reserved_concurrency") if isinstance(lambda_arg, dict) else None
+        reservations[fn] = value(raw)
+        where[f"reservation.{fn}"] = _setting_name(raw, f"module {fn} lambda.reserved_concurrency in {main_tf}")
+    for host in ("warehouse", "oltp"):
+        raw = calls[host].get("instance_type")
+        instance_types[_setting_name(raw, f"module {host} instance_type in {main_tf}")] = value(raw)
+    frontend = calls["frontend"]
+    cognito = frontend.get("cognito") if isinstance(frontend.get("cognito"), dict) else {}
+    token_raw = frontend.get("access_token_parameter_name")
+    where["git_token"] = _setting_name(token_raw, "frontend access_token_parameter_name")
+    where["cognito_domain"] = _setting_name(cognito.get("domain_prefix"), "frontend cognito.domain_prefix")
 
-    prefix = value(ingest.get("name"))
     result = Env(
-        name=env, root=root, repo_root=repo_root, prefix=prefix, region=value(provider.get("region")),
-        availability_zones=value(azs_expr), reservations=reservations,
-        amis=_amis([value(call.get("ami")) for call in (warehouse, oltp) if call], settings, blocks),
+        name=env, root=root, repo_root=repo_root, prefix=value(calls["ingest"].get("name")),
+        region=value(provider.get("region")), availability_zones=value(azs), reservations=reservations,
+        amis=_amis([value(calls[h].get("ami")) for h in ("warehouse", "oltp") if calls[h]], settings, blocks),
         instance_types=instance_types,
         git_token_parameter=value(token_raw) if frontend else None,
         cognito_domain=value(cognito.get("domain_prefix")) if frontend else None,
-        backend=backend, packages=packages, where=where, emulator_only=env == "local",
+        backend=_backend(blocks, root), packages=_packages(settings, repo_root), where=where,
+        emulator_only=env == "local",
     )
-    read = {"name prefix": prefix, "region": result.region, "availability_zones": result.availability_zones,
-            "reservations": reservations, "instance_types": instance_types,
-            "git token parameter": result.git_token_parameter, "cognito domain": result.cognito_domain}
-    result.problems = [
-        f"{label} is computed in envs/{env} ({v.text}): the preflight reads only literals and references"
-        for label, v in _walk(read) if isinstance(v, Unresolved)
-    ] + [f"{label} is not set" for label in ("name prefix", "region", "availability_zones") if not read[label]]
+    result.problems = _problems(env, {
+        "name prefix": result.prefix, "region": result.region, "availability_zones": result.availability_zones,
+        "reservations": reservations, "instance_types": instance_types,
+        "git token parameter": result.git_token_parameter, "cognito domain": result.cognito_domain,
+    })
     return result
 
 
