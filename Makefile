@@ -18,7 +18,7 @@ XDIST        ?= -n 2 --dist loadfile
 TF_DIRS      := modules envs tests
 
 .PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
-        test-browser lint fmt build host-bundle plan apply destroy security bench demo clean _venv
+        test-browser lint fmt build host-bundle preflight plan apply destroy security bench demo clean _venv
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -80,6 +80,8 @@ build: _require_venv host-bundle ## deterministic Lambda zips in build/lambda/ a
 host-bundle: _require_venv ## the database hosts' bundles (bootstrap, units, migrations, wheels) in build/hosts/
 	$(PY) -m clickstream.hostbundle
 
+preflight: _require_venv ## read the AWS account for envs/$(ENV) and refuse what its first apply would fail on
+	$(PY) -m clickstream.preflight --env "$(ENV)"
 plan: _require_venv ## terraform plan of envs/$(ENV) (dev, prod or local)
 	$(PY) -m clickstream.deploy plan --env "$(ENV)"
 apply: _require_venv ## terraform apply of envs/$(ENV)

@@ -120,15 +120,17 @@ def validation_errors(text: str) -> dict[str, list[str]]:
     messages reported for it (whitespace collapsed: Terraform wraps lines at ~80 columns).
 
     Several bad variables can then share one plan (Terraform reports every failed validation
-    at once) while each case still checks that *its* argument got *its* message.
+    at once) while each case still checks that *its* argument got *its* message. The source
+    line Terraform quotes is a module argument (``name = ...``) or, for a root variable set
+    through the harness's ``zz_harness.tfvars.json``, a JSON key (``"name": ...``).
     """
     found: dict[str, list[str]] = {}
     for block in text.split("Error: ")[1:]:
         if not block.startswith("Invalid value for variable"):
             continue
-        arg = re.search(r"^\s*\d+:\s+(\w+)\s*=", block, re.MULTILINE)
+        arg = re.search(r'^\s*\d+:\s+(?:(\w+)\s*=|"(\w+)"\s*:)', block, re.MULTILINE)
         # The message is the last paragraph before "This was checked by ...".
         message = block.split("This was checked by")[0].strip().rsplit("\n\n", 1)[-1]
         if arg:
-            found.setdefault(arg.group(1), []).append(" ".join(message.split()))
+            found.setdefault(arg.group(1) or arg.group(2), []).append(" ".join(message.split()))
     return found

@@ -3,7 +3,7 @@ environment        = "dev"
 region             = "eu-central-1"
 vpc_cidr           = "10.20.0.0/16"
 availability_zones = ["eu-central-1a", "eu-central-1b"]
-shop_origins       = ["https://main.d1example.amplifyapp.com"]
+shop_origins       = ["https://develop.d1example.amplifyapp.com"] # the served branch (frontend.branch): validated
 
 sizes = {
   warehouse_instance_type = "t3.large"
@@ -30,3 +30,10 @@ frontend = {
   domain_prefix               = "clickstream-dev-shop"
   threat_protection           = "AUDIT"
 }
+
+# Lambda reserved concurrency: off. A reservation must leave min(100, quota) executions
+# unreserved in the account; a new account's "Concurrent executions" quota is 10, so any
+# reservation fails the first apply there. Raise the quota (Service Quotas: Lambda) first;
+# `make preflight ENV=dev` compares these with the account. The ETL's advisory lock keeps its
+# runs apart without a reservation.
+lambda_reserved_concurrency = { ingest = null, etl = null }

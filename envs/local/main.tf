@@ -50,6 +50,7 @@ module "ingest" {
   package_hash       = var.ingest_package_hash
   allowed_app_ids    = var.allowed_app_ids
   cors_allow_origins = var.cors_allow_origins
+  lambda             = { reserved_concurrency = var.lambda_reserved_concurrency.ingest }
   log_retention_days = 365
   force_destroy      = true
 }
@@ -122,6 +123,7 @@ module "etl" {
     kms_key_arn = module.ingest.kms_key_arn
     prefix      = module.ingest.raw_prefix
   }
+  lambda             = { reserved_concurrency = var.lambda_reserved_concurrency.etl }
   log_retention_days = 365
 }
 

@@ -61,3 +61,17 @@ variable "repo_root" {
   type        = string
   default     = null
 }
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of the ingest and ETL functions; null (the default for both) reserves nothing. AWS refuses a reservation that leaves fewer than min(100, quota) executions unreserved, and a new account's \"Concurrent executions\" quota is 10, so set one only after raising that quota (`make preflight ENV=<env>` checks it). The ETL never overlaps without one (advisory lock)."
+  type = object({
+    ingest = optional(number)
+    etl    = optional(number)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for v in [var.lambda_reserved_concurrency.ingest, var.lambda_reserved_concurrency.etl] : v == null || try(v >= 1 && floor(v) == v, false)])
+    error_message = "lambda_reserved_concurrency.ingest and .etl must each be null (no reservation) or a whole number of at least 1 (ingest up to 1000, etl up to 10); 0 would stop the function."
+  }
+}

@@ -50,6 +50,7 @@ module "ingest" {
   package_hash       = local.ingest_package.hash
   allowed_app_ids    = var.allowed_app_ids
   cors_allow_origins = var.shop_origins
+  lambda             = { reserved_concurrency = var.lambda_reserved_concurrency.ingest }
   log_retention_days = var.retention.log_days
   force_destroy      = !var.deletion_protection
 }
@@ -120,7 +121,7 @@ module "etl" {
     kms_key_arn = module.ingest.kms_key_arn
     prefix      = module.ingest.raw_prefix
   }
-  lambda             = { memory_size = var.sizes.etl_memory_mb }
+  lambda             = { memory_size = var.sizes.etl_memory_mb, reserved_concurrency = var.lambda_reserved_concurrency.etl }
   log_retention_days = var.retention.log_days
   alarm_actions      = local.alarm_actions
 }
@@ -176,6 +177,7 @@ module "frontend" {
   branch                      = { name = var.frontend.branch }
   ingest_url                  = module.ingest.api_endpoint
   app_id                      = var.allowed_app_ids[0]
+  email                       = var.frontend.email
   cognito = {
     callback_urls       = var.frontend.callback_urls
     logout_urls         = var.frontend.logout_urls

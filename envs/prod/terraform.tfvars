@@ -30,4 +30,13 @@ frontend = {
   callback_urls               = ["https://shop.example.com/auth/callback"]
   logout_urls                 = ["https://shop.example.com/"]
   domain_prefix               = "clickstream-shop-login"
+  # Cognito's own sender allows 50 e-mails a day: before launch, send through SES with
+  # email = { source_arn = "arn:aws:ses:eu-central-1:<account>:identity/shop.example.com", from = "no-reply@shop.example.com" }
 }
+
+# Lambda reserved concurrency: off. A reservation must leave min(100, quota) executions
+# unreserved in the account; a new account's "Concurrent executions" quota is 10, so any
+# reservation fails the first apply there. Raise the quota (Service Quotas: Lambda) first;
+# `make preflight ENV=prod` compares these with the account. The ETL's advisory lock keeps its
+# runs apart without a reservation.
+lambda_reserved_concurrency = { ingest = null, etl = null }

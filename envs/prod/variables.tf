@@ -64,9 +64,17 @@ variable "allowed_app_ids" {
 }
 
 variable "shop_origins" {
-  description = "HTTPS origins of the shop (CORS of the ingest API)."
+  description = "HTTPS origins of the shop (CORS of the ingest API). An Amplify default-domain origin must be the served branch's, https://<frontend.branch>.<app id>.amplifyapp.com (validated: the tracker's requests from any other branch's site would be refused)."
   type        = list(string)
   nullable    = false
+  validation {
+    # Amplify serves branch "feature/x" at https://feature-x.<app id>.amplifyapp.com.
+    condition = alltrue([
+      for o in var.shop_origins :
+      !endswith(lower(o), ".amplifyapp.com") || startswith(lower(o), "https://${replace(lower(var.frontend.branch), "/", "-")}.")
+    ])
+    error_message = "shop_origins: an *.amplifyapp.com origin must be the deployed branch's, https://<frontend.branch>.<app id>.amplifyapp.com (with / in the branch name as -); otherwise the ingest API's CORS refuses the shop Amplify serves."
+  }
 }
 
 variable "ami_id" {
@@ -116,7 +124,7 @@ variable "alarms" {
 }
 
 variable "frontend" {
-  description = "The shop's front end: Git repository, SSM parameter holding the Git token, branch, Cognito callback/logout URLs and hosted UI domain prefix."
+  description = "The shop's front end: Git repository, SSM parameter holding the Git token, branch, Cognito callback/logout URLs, hosted UI domain prefix and e-mail sender (email: an SES identity; {} is Cognito's default sender, limited to 50 e-mails a day)."
   type = object({
     repository                  = string
     access_token_parameter_name = string
@@ -126,6 +134,33 @@ variable "frontend" {
     domain_prefix               = optional(string)
     threat_protection           = optional(string, "ENFORCED")
     user_pool_tier              = optional(string, "PLUS")
+    # Cognito's e-mail sender (modules/frontend var.email): {} is Cognito's own, 50 a day.
+    email = optional(object({
+      source_arn = optional(string)
+      from       = optional(string)
+      reply_to   = optional(string)
+    }), {})
   })
   nullable = false
+  validation {
+    condition = alltrue([
+      for u in concat(var.frontend.callback_urls, var.frontend.logout_urls) :
+      !can(regex("^https://[^/]+\\.amplifyapp\\.com(/|$)", lower(u))) || startswith(lower(u), "https://${replace(lower(var.frontend.branch), "/", "-")}.")
+    ])
+    error_message = "frontend.callback_urls and logout_urls on *.amplifyapp.com must be on the deployed branch's host, https://<frontend.branch>.<app id>.amplifyapp.com/...; Cognito would refuse the sign-in redirect of the site Amplify serves."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of the ingest and ETL functions; null (the default for both) reserves nothing. AWS refuses a reservation that leaves fewer than min(100, quota) executions unreserved, and a new account's \"Concurrent executions\" quota is 10, so set one only after raising that quota (`make preflight ENV=<env>` checks it). The ETL never overlaps without one (advisory lock)."
+  type = object({
+    ingest = optional(number)
+    etl    = optional(number)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = alltrue([for v in [var.lambda_reserved_concurrency.ingest, var.lambda_reserved_concurrency.etl] : v == null || try(v >= 1 && floor(v) == v, false)])
+    error_message = "lambda_reserved_concurrency.ingest and .etl must each be null (no reservation) or a whole number of at least 1 (ingest up to 1000, etl up to 10); 0 would stop the function."
+  }
 }

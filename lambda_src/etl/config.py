@@ -16,6 +16,40 @@ class ConfigError(ValueError):
     """The environment is missing or has a malformed setting."""
 
 
+#: libpq's sslmode values; the last two check the server's certificate against a CA.
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+VERIFYING_SSLMODES = ("verify-ca", "verify-full")
+
+
+def _sslmode(env: Mapping[str, str], ca_param: str | None, dsn: str | None) -> str:
+    """DW_SSLMODE, defaulting to verify-full when the warehouse CA is given.
+
+    Why strict: the warehouse host presents a self-signed certificate, so ``require`` or
+    ``prefer`` encrypt but never check whom they talk to. With the host's CA certificate
+    (DW_CA_PARAM) the server is verified, so a CA with a mode that would ignore it, or a
+    verifying mode without a CA (libpq would look for ~/.postgresql/root.crt, absent on
+    Lambda), is a configuration error rather than a silent downgrade. DW_DSN connections
+    carry their own sslmode in the DSN (local runs and tests).
+    """
+    raw = env.get("DW_SSLMODE", "").strip()
+    mode = raw or ("verify-full" if ca_param else "prefer")
+    if mode not in SSLMODES:
+        raise ConfigError(f"DW_SSLMODE must be one of {', '.join(SSLMODES)}, got {raw!r}")
+    if dsn:
+        return mode
+    if mode in VERIFYING_SSLMODES and not ca_param:
+        raise ConfigError(
+            f"DW_SSLMODE={mode} verifies the warehouse's certificate and needs its CA: set DW_CA_PARAM "
+            "to the SSM parameter holding the CA certificate (PEM)"
+        )
+    if ca_param and mode not in VERIFYING_SSLMODES:
+        raise ConfigError(
+            f"DW_CA_PARAM is set but DW_SSLMODE={mode} would not verify the server with it: "
+            "use verify-full (the default when a CA is given) or verify-ca"
+        )
+    return mode
+
+
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -42,7 +76,15 @@ class Settings:
     dw_user: str | None = None
     dw_password_param: str | None = None
     dw_sslmode: str = "prefer"
+    #: Name (or ARN) of the SSM String parameter holding the warehouse's CA certificate (PEM).
+    dw_ca_param: str | None = None
     connect_timeout_s: int = 10
+    #: TCP keepalives on the warehouse connection, so a session whose peer vanished (host
+    #: replaced, ENI gone) fails after idle + interval * count seconds instead of hanging
+    #: until the Lambda timeout.
+    keepalives_idle_s: int = 30
+    keepalives_interval_s: int = 10
+    keepalives_count: int = 3
     #: Days before the watermark that are listed again for late-arriving objects.
     lookback_days: int = 2
     #: Day to start from when the warehouse has no watermark yet (else: discovered).
@@ -90,6 +132,8 @@ class Settings:
                     "set DW_DSN, or DW_HOST, DW_NAME, DW_USER and DW_PASSWORD_PARAM "
                     f"(missing: {', '.join(missing)})"
                 )
+        ca_param = env.get("DW_CA_PARAM", "").strip() or None
+        sslmode = _sslmode(env, ca_param, dsn)
         start = env.get("ETL_START_DATE", "").strip()
         try:
             start_date = date.fromisoformat(start) if start else None
@@ -104,7 +148,8 @@ class Settings:
             dw_name=env.get("DW_NAME") or None,
             dw_user=env.get("DW_USER") or None,
             dw_password_param=env.get("DW_PASSWORD_PARAM") or None,
-            dw_sslmode=env.get("DW_SSLMODE", "prefer") or "prefer",
+            dw_sslmode=sslmode,
+            dw_ca_param=ca_param,
             lookback_days=_int(env, "ETL_LOOKBACK_DAYS", 2),
             start_date=start_date,
             max_attempts=_int(env, "ETL_MAX_ATTEMPTS", 3, 1),

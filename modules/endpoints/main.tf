@@ -9,6 +9,20 @@ locals {
   # (one per region; the suffix is the same in every region).
   al2023_repo_bucket = "al2023-repos-${var.region}-de612dc2"
 
+  # AWS-owned buckets SSM Agent reads through the S3 endpoint (AWS Systems Manager user guide,
+  # "SSM Agent communications with AWS managed S3 buckets"): agent updates and its SSM
+  # documents' modules, Distributor packages, document attachments and the patch baseline
+  # snapshots of Patch Manager. aws-windows-downloads-<region> is left out: Windows only.
+  ssm_agent_buckets = [
+    "aws-ssm-${var.region}",
+    "amazon-ssm-${var.region}",
+    "amazon-ssm-packages-${var.region}",
+    "${var.region}-birdwatcher-prod",
+    "aws-ssm-distributor-file-${var.region}",
+    "aws-ssm-document-attachments-${var.region}",
+    "patch-baseline-snapshot-${var.region}",
+  ]
+
   s3_statements = concat(
     [{
       Sid       = "PlatformBucketsOnly"
@@ -23,6 +37,13 @@ locals {
       Principal = "*"
       Action    = ["s3:GetObject"]
       Resource  = ["arn:${local.partition}:s3:::${local.al2023_repo_bucket}/*"]
+    }] : [],
+    var.allow_ssm_agent_buckets ? [{
+      Sid       = "SsmAgentBuckets"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = ["s3:GetObject"] # read-only: the agent only downloads from these
+      Resource  = [for b in local.ssm_agent_buckets : "arn:${local.partition}:s3:::${b}/*"]
     }] : [],
   )
   s3_policy = jsonencode({ Version = "2012-10-17", Statement = local.s3_statements })

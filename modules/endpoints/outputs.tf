@@ -14,13 +14,18 @@ output "s3_endpoint_policy" {
 }
 
 output "s3_allowed_resources" {
-  description = "Every S3 resource ARN the endpoint policy allows (platform buckets, their objects and the AL2023 repository)."
+  description = "Every S3 resource ARN the endpoint policy allows (platform buckets, their objects, the AL2023 repository and the SSM Agent buckets)."
   value       = flatten([for s in local.s3_statements : s.Resource])
 }
 
 output "al2023_repository_bucket" {
   description = "Name of the region's Amazon Linux 2023 repository bucket the endpoint policy allows (null when not allowed)."
   value       = var.allow_al2023_repositories ? local.al2023_repo_bucket : null
+}
+
+output "ssm_agent_buckets" {
+  description = "Names of the AWS-owned SSM Agent buckets the endpoint policy allows read-only (empty when not allowed)."
+  value       = var.allow_ssm_agent_buckets ? local.ssm_agent_buckets : []
 }
 
 output "interface_endpoint_ids" {

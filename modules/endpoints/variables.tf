@@ -103,6 +103,13 @@ variable "allow_al2023_repositories" {
   nullable    = false
 }
 
+variable "allow_ssm_agent_buckets" {
+  description = "Allow s3:GetObject on the AWS-owned buckets SSM Agent needs in the region (aws-ssm-, amazon-ssm-, amazon-ssm-packages-, aws-ssm-distributor-file-, aws-ssm-document-attachments-, patch-baseline-snapshot-<region> and <region>-birdwatcher-prod): agent updates, Run Command modules, Distributor and patching fail without them when S3 is reached through this endpoint."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "interface_endpoints" {
   description = "Extra interface endpoints beyond the always-created ssm, ssmmessages and ec2messages. Each costs an hourly fee per AZ, so only what a workload needs."
   type        = set(string)

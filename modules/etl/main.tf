@@ -18,6 +18,10 @@ locals {
   # module creates (run summaries name object keys and warehouse errors).
   create_kms_key = var.kms_key_arn == null
   kms_key_arn    = local.create_kms_key ? aws_kms_key.logs[0].arn : var.kms_key_arn
+  # With the warehouse host's CA the ETL verifies the server (verify-full unless told
+  # verify-ca); without it the connection encrypts but cannot know whom it talks to.
+  verify_warehouse = var.warehouse.ca_parameter_arn != null
+  dw_sslmode       = coalesce(var.warehouse.sslmode, local.verify_warehouse ? "verify-full" : "prefer")
 }
 
 # --- network ---------------------------------------------------------------------------------
@@ -123,6 +127,25 @@ resource "aws_iam_role_policy" "this" {
   name   = "etl"
   role   = aws_iam_role.this.id
   policy = data.aws_iam_policy_document.lambda.json
+}
+
+# The warehouse host's CA certificate (a String parameter: public data, no KMS): exactly the
+# one parameter, and only when it is given. A policy of its own so its rendered document is
+# known at plan time (the ARN is an input) and the plan test reads it as the role gets it.
+data "aws_iam_policy_document" "warehouse_ca" {
+  count = local.verify_warehouse ? 1 : 0
+  statement {
+    sid       = "ReadWarehouseCa"
+    actions   = ["ssm:GetParameter"]
+    resources = [var.warehouse.ca_parameter_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "warehouse_ca" {
+  count  = local.verify_warehouse ? 1 : 0
+  name   = "etl-warehouse-ca"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.warehouse_ca[0].json
 }
 
 # Lambda creates and deletes the function's ENIs with the execution role. EC2 does not support
@@ -251,17 +274,20 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (the password is read from SSM at runtime); a KMS key for it would add kms:Decrypt for nothing.
   #checkov:skip=CKV_AWS_272:Code signing is not used; the deployed zip is pinned by source_code_hash and checked by the e2e harness.
   #checkov:skip=CKV_AWS_50:X-Ray needs xray:Put* on "*" and a route to X-Ray from the private subnets; run summaries are logged instead.
-  function_name                  = local.function_name
-  description                    = "Load raw clickstream objects from S3 into the warehouse, exactly once"
-  role                           = aws_iam_role.this.arn
-  filename                       = var.package_path
-  source_code_hash               = var.package_hash
-  handler                        = "etl.handler.handler"
-  runtime                        = "python3.12"
-  architectures                  = ["x86_64"]
-  memory_size                    = var.lambda.memory_size
-  timeout                        = var.lambda.timeout
-  reserved_concurrent_executions = 1 # runs never overlap (the advisory lock is the second guard)
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is off by default because AWS refuses any reservation on an account whose concurrency quota is 10 (a new account), so the first apply would fail; runs never overlap because each takes a PostgreSQL advisory lock (a second run returns skipped), and lambda.reserved_concurrency = 1 adds a cap where the quota allows (make preflight checks it).
+  function_name    = local.function_name
+  description      = "Load raw clickstream objects from S3 into the warehouse, exactly once"
+  role             = aws_iam_role.this.arn
+  filename         = var.package_path
+  source_code_hash = var.package_hash
+  handler          = "etl.handler.handler"
+  runtime          = "python3.12"
+  architectures    = ["x86_64"]
+  memory_size      = var.lambda.memory_size
+  timeout          = var.lambda.timeout
+  # null (the default): no reservation, which a new account's quota of 10 could not grant.
+  # Runs never overlap either way: each takes the warehouse's advisory lock (lambda_src/etl/db.py).
+  reserved_concurrent_executions = var.lambda.reserved_concurrency
 
   vpc_config {
     subnet_ids         = var.vpc.subnet_ids
@@ -273,7 +299,7 @@ resource "aws_lambda_function" "this" {
   }
 
   environment {
-    variables = {
+    variables = merge({
       RAW_BUCKET           = var.raw.bucket_name
       RAW_PREFIX           = var.raw.prefix
       DW_HOST              = var.warehouse.host
@@ -281,12 +307,12 @@ resource "aws_lambda_function" "this" {
       DW_NAME              = var.warehouse.database
       DW_USER              = var.warehouse.user
       DW_PASSWORD_PARAM    = var.warehouse.password_parameter_arn
-      DW_SSLMODE           = var.warehouse.sslmode
+      DW_SSLMODE           = local.dw_sslmode
       ETL_SAFETY_MS        = tostring(var.lambda.safety_ms)
       ETL_LOOKBACK_DAYS    = tostring(var.lambda.lookback_days)
       ETL_BATCH_MAX_EVENTS = tostring(var.lambda.batch_max_events)
       ETL_WORKERS          = tostring(var.lambda.workers)
-    }
+    }, local.verify_warehouse ? { DW_CA_PARAM = var.warehouse.ca_parameter_name } : {})
   }
 
   logging_config {
@@ -295,7 +321,7 @@ resource "aws_lambda_function" "this" {
   }
 
   tags       = local.tags
-  depends_on = [aws_iam_role_policy.this, aws_iam_role_policy.vpc_enis, aws_cloudwatch_log_group.this]
+  depends_on = [aws_iam_role_policy.this, aws_iam_role_policy.vpc_enis, aws_iam_role_policy.warehouse_ca, aws_cloudwatch_log_group.this]
 }
 
 # Scheduled invocations are asynchronous: no Lambda-level retries (the next scheduled run is

@@ -48,7 +48,14 @@ variable "vpc" {
 }
 
 variable "warehouse" {
-  description = "The PostgreSQL warehouse: its security group (the only 5432 egress target), address, database, ETL user and the SSM SecureString holding that user's password."
+  description = <<-EOT
+    The PostgreSQL warehouse: its security group (the only 5432 egress target), address,
+    database, ETL user and the SSM SecureString holding that user's password. The host's CA
+    certificate (PEM), published by the warehouse module to an SSM String parameter, is
+    ca_parameter_name (DW_CA_PARAM) and ca_parameter_arn (the role may read exactly that
+    parameter): give both or neither. sslmode defaults to verify-full when the CA is given and
+    to prefer otherwise; verify-ca/verify-full need the CA, and a CA needs one of them.
+  EOT
   type = object({
     security_group_id      = string
     host                   = string
@@ -56,7 +63,9 @@ variable "warehouse" {
     database               = optional(string, "analytics")
     user                   = optional(string, "etl")
     password_parameter_arn = string
-    sslmode                = optional(string, "prefer")
+    sslmode                = optional(string)
+    ca_parameter_name      = optional(string)
+    ca_parameter_arn       = optional(string)
   })
   nullable = false
   validation {
@@ -68,8 +77,24 @@ variable "warehouse" {
     error_message = "warehouse.port must be 1-65535 and warehouse.security_group_id a security group id (sg-...)."
   }
   validation {
-    condition     = contains(["disable", "prefer", "require", "verify-ca", "verify-full"], var.warehouse.sslmode)
+    condition     = contains(["disable", "prefer", "require", "verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "prefer"))
     error_message = "warehouse.sslmode must be one of disable, prefer, require, verify-ca, verify-full."
+  }
+  validation {
+    condition     = (var.warehouse.ca_parameter_name == null) == (var.warehouse.ca_parameter_arn == null)
+    error_message = "warehouse.ca_parameter_name and warehouse.ca_parameter_arn go together (the warehouse module's ca_parameter_name and ca_parameter_arn outputs): give both or neither."
+  }
+  validation {
+    condition     = var.warehouse.ca_parameter_arn == null || try(can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.warehouse.ca_parameter_arn)) && endswith(var.warehouse.ca_parameter_arn, ":parameter/${trimprefix(var.warehouse.ca_parameter_name, "/")}"), false)
+    error_message = "warehouse.ca_parameter_arn must be the ARN of the parameter named by warehouse.ca_parameter_name (arn:aws:ssm:<region>:<account>:parameter/<name without its leading />)."
+  }
+  validation {
+    condition     = !contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "prefer")) || var.warehouse.ca_parameter_arn != null
+    error_message = "warehouse.sslmode verify-ca and verify-full check the server's certificate and need its CA: set warehouse.ca_parameter_name and ca_parameter_arn (the warehouse module's outputs)."
+  }
+  validation {
+    condition     = var.warehouse.ca_parameter_arn == null || contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "verify-full"))
+    error_message = "warehouse.sslmode must be verify-full (the default with a CA) or verify-ca when the CA is given: disable, prefer and require would not check the server with it."
   }
 }
 
@@ -103,14 +128,23 @@ variable "schedule_expression" {
 }
 
 variable "lambda" {
-  description = "Function settings. timeout is the hard limit; the ETL stops taking work safety_ms before it and resumes next run."
+  description = <<-EOT
+    Function settings. timeout is the hard limit; the ETL stops taking work safety_ms before it
+    and resumes next run. reserved_concurrency is off (null) by default: runs never overlap
+    because each takes the warehouse's advisory lock (a run that finds it taken returns
+    "skipped"), and AWS refuses any reservation on an account whose concurrency quota is 10 (a
+    new account). Set it to 1 to also cap the function where the quota allows (it must leave
+    min(100, quota) executions unreserved; `make preflight` checks it); more than a few only
+    takes capacity from other functions, hence the upper bound of 10.
+  EOT
   type = object({
-    memory_size      = optional(number, 1024)
-    timeout          = optional(number, 900)
-    safety_ms        = optional(number, 60000)
-    lookback_days    = optional(number, 2)
-    batch_max_events = optional(number, 50000)
-    workers          = optional(number, 8)
+    memory_size          = optional(number, 1024)
+    timeout              = optional(number, 900)
+    safety_ms            = optional(number, 60000)
+    lookback_days        = optional(number, 2)
+    batch_max_events     = optional(number, 50000)
+    workers              = optional(number, 8)
+    reserved_concurrency = optional(number)
   })
   nullable = false
   default  = {}
@@ -121,6 +155,11 @@ variable "lambda" {
   validation {
     condition     = var.lambda.memory_size >= 256 && var.lambda.memory_size <= 10240
     error_message = "lambda.memory_size must be 256-10240 MB."
+  }
+  validation {
+    # try(): Terraform 1.11 evaluates both sides of ||, and a comparison with null is an error.
+    condition     = var.lambda.reserved_concurrency == null || try(var.lambda.reserved_concurrency >= 1 && var.lambda.reserved_concurrency <= 10 && floor(var.lambda.reserved_concurrency) == var.lambda.reserved_concurrency, false)
+    error_message = "lambda.reserved_concurrency must be null (no reservation, the default; the advisory lock keeps runs apart) or a whole number between 1 and 10 (0 would stop the ETL; runs are single-flight, so more only takes capacity from other functions)."
   }
 }
 

@@ -63,6 +63,15 @@ resource "aws_cognito_user_pool" "this" {
     allow_admin_create_user_only = false
   }
 
+  # COGNITO_DEFAULT sends at most 50 e-mails a day per account; a verified SES identity
+  # (var.email.source_arn) switches to DEVELOPER, i.e. SES's quotas (README, "E-mail").
+  email_configuration {
+    email_sending_account  = var.email.source_arn == null ? "COGNITO_DEFAULT" : "DEVELOPER"
+    source_arn             = var.email.source_arn
+    from_email_address     = var.email.from
+    reply_to_email_address = var.email.reply_to
+  }
+
   tags = merge(var.tags, { Name = "${var.name}-shop" })
 }
 

@@ -150,6 +150,42 @@ variable "cognito" {
   }
 }
 
+variable "email" {
+  description = <<-EOT
+    How Cognito sends its e-mails (verification codes, password resets, invitations).
+    `source_arn` is a verified Amazon SES identity (arn:aws:ses:<region>:<account>:identity/<address
+    or domain>): Cognito then sends through your SES account (email_sending_account DEVELOPER,
+    SES's quotas and deliverability) from `from` ("Shop <no-reply@shop.example.com>" or a bare
+    address of that identity). Without it (the default) Cognito's own sender is used
+    (COGNITO_DEFAULT): no-reply@verificationemail.com and a limit of 50 e-mails a day per
+    account, enough for a test shop and not for a real one. `reply_to` works in both modes.
+  EOT
+  type = object({
+    source_arn = optional(string)
+    from       = optional(string)
+    reply_to   = optional(string)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.email.source_arn == null || can(regex("^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^/\\s]+$", var.email.source_arn))
+    error_message = "email.source_arn must be null (Cognito's own sender) or the ARN of a verified SES identity, arn:aws:ses:<region>:<account>:identity/<address or domain>."
+  }
+  validation {
+    condition     = var.email.from == null || var.email.source_arn != null
+    error_message = "email.from needs email.source_arn: a custom From address must belong to a verified SES identity (Cognito's default sender always sends from no-reply@verificationemail.com)."
+  }
+  validation {
+    # A bare address, or a display name with the address in angle brackets.
+    condition     = var.email.from == null || can(regex("^([^<>@]+ <[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+)$", coalesce(var.email.from, "x")))
+    error_message = "email.from must be an e-mail address (no-reply@shop.example.com) or a name with the address in angle brackets (Shop <no-reply@shop.example.com>)."
+  }
+  validation {
+    condition     = var.email.reply_to == null || can(regex("^[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+$", coalesce(var.email.reply_to, "x")))
+    error_message = "email.reply_to must be null or an e-mail address such as support@shop.example.com."
+  }
+}
+
 variable "tags" {
   description = "Tags merged into every taggable resource."
   type        = map(string)

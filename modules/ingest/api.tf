@@ -26,7 +26,7 @@ resource "aws_apigatewayv2_integration" "this" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
-  #checkov:skip=CKV_AWS_309:A public browser collection endpoint cannot hold credentials; it is guarded by app_id allow-listing, CORS, throttling and reserved concurrency.
+  #checkov:skip=CKV_AWS_309:A public browser collection endpoint cannot hold credentials; it is guarded by app_id allow-listing, CORS and stage throttling (plus reserved concurrency where the account's quota allows one).
   api_id    = aws_apigatewayv2_api.this.id
   route_key = "POST /v1/events"
   target    = "integrations/${aws_apigatewayv2_integration.this.id}"

@@ -61,14 +61,19 @@ variable "raw_prefix" {
 
 variable "lambda" {
   description = <<-EOT
-    Ingest function settings. `reserved_concurrency` caps (and reserves) concurrent executions so a
-    traffic spike cannot starve the account's other functions nor run up unbounded S3 PUTs;
-    `max_body_bytes` and `max_events_per_request` become MAX_BODY_BYTES and MAX_EVENTS_PER_REQUEST.
+    Ingest function settings. `reserved_concurrency` is off (null) by default: the function
+    scales within the account's unreserved pool and the API stage's throttling caps the
+    request rate. Set it (1-1000) to cap and reserve concurrent executions, so a traffic
+    spike cannot starve the account's other functions nor run up unbounded S3 PUTs; AWS
+    refuses a reservation that leaves fewer than min(100, quota) executions unreserved, so a
+    new account (quota 10) cannot have one until its "Concurrent executions" quota is raised
+    (`make preflight` checks this). `max_body_bytes` and `max_events_per_request` become
+    MAX_BODY_BYTES and MAX_EVENTS_PER_REQUEST.
   EOT
   type = object({
     memory_size            = optional(number, 512)
     timeout                = optional(number, 10)
-    reserved_concurrency   = optional(number, 20)
+    reserved_concurrency   = optional(number)
     max_body_bytes         = optional(number, 1048576)
     max_events_per_request = optional(number, 500)
     log_level              = optional(string, "INFO")
@@ -84,8 +89,9 @@ variable "lambda" {
     error_message = "lambda.timeout must be 1-29 seconds: the HTTP API integration times out at 30 s."
   }
   validation {
-    condition     = var.lambda.reserved_concurrency >= 1 && var.lambda.reserved_concurrency <= 1000
-    error_message = "lambda.reserved_concurrency must be between 1 and 1000 (0 would disable the function; unreserved is not allowed here)."
+    # try(): Terraform 1.11 evaluates both sides of ||, and a comparison with null is an error.
+    condition     = var.lambda.reserved_concurrency == null || try(var.lambda.reserved_concurrency >= 1 && var.lambda.reserved_concurrency <= 1000 && floor(var.lambda.reserved_concurrency) == var.lambda.reserved_concurrency, false)
+    error_message = "lambda.reserved_concurrency must be null (no reservation, the default) or a whole number between 1 and 1000 (0 would stop the function; the account must keep min(100, quota) executions unreserved)."
   }
   validation {
     condition     = var.lambda.max_body_bytes >= 1024 && var.lambda.max_body_bytes <= 6291456

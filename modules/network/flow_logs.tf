@@ -74,15 +74,32 @@ resource "aws_iam_role_policy" "flow_logs" {
   count = var.flow_logs.enabled ? 1 : 0
   name  = "write-flow-logs"
   role  = aws_iam_role.flow_logs[0].id
+  # The group's ARN is built from its name (local.flow_log_group_arn, the ARN the group gets),
+  # so the rendered policy is known at plan time and the plan test reads it statement by
+  # statement.
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid      = "WriteThisGroupOnly"
-      Effect   = "Allow"
-      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-      Resource = [aws_cloudwatch_log_group.flow_logs[0].arn, "${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
-    }]
+    Statement = [
+      {
+        Sid      = "WriteThisGroupOnly"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+        Resource = [local.flow_log_group_arn, "${local.flow_log_group_arn}:*"]
+      },
+      {
+        # VPC Flow Logs calls DescribeLogGroups to find its destination group. The action has
+        # no resource-level permissions (the Service Authorization Reference lists no resource
+        # type for it), so "*" is the narrowest resource it accepts; it is a List action that
+        # reveals log group names and settings, never their events, and this statement grants
+        # nothing else.
+        Sid      = "FindTheLogGroup"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = "*"
+      },
+    ]
   })
+  depends_on = [aws_cloudwatch_log_group.flow_logs]
 }
 
 resource "aws_flow_log" "this" {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clickstream.testing.plan import inventory_errors, load_inventory
+from clickstream.testing.plan import inventory_errors, load_inventory, validation_errors
 
 pytestmark = pytest.mark.harness
 
@@ -52,3 +52,35 @@ def test_unknown_inventory_keys_are_refused(tmp_path) -> None:
     path.write_text("value: {}\n")
     with pytest.raises(ValueError, match="unknown inventory keys"):
         load_inventory(path)
+
+
+VALIDATION_OUTPUT = """
+Error: Invalid value for variable
+
+  on main.tf line 3, in module "network":
+   3:   name = var.name
+
+name must be 3-32 characters.
+
+This was checked by the validation rule at ../../modules/network/variables.tf:4,3-13.
+
+Error: Invalid value for variable
+
+  on zz_harness.tfvars.json line 7:
+   7:   "shop_origins": [
+   8:     "https://main.example.amplifyapp.com"
+
+shop_origins: an *.amplifyapp.com origin must be
+the deployed branch's.
+
+This was checked by the validation rule at variables.tf:70,3-13.
+
+Error: reading SSM Parameter (/x): couldn't find resource
+"""
+
+
+def test_validation_errors_name_module_arguments_and_root_variables() -> None:
+    assert validation_errors(VALIDATION_OUTPUT) == {
+        "name": ["name must be 3-32 characters."],
+        "shop_origins": ["shop_origins: an *.amplifyapp.com origin must be the deployed branch's."],
+    }

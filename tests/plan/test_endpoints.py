@@ -112,7 +112,19 @@ def test_ssm_endpoints_are_interface_with_private_dns_in_every_subnet(existing_p
         assert e["subnet_ids"] == EXISTING_VPC["subnet_ids"], name
 
 
-def test_s3_endpoint_policy_allows_only_platform_buckets_and_al2023(existing_plan: dict) -> None:
+#: The AWS-owned buckets SSM Agent reads in eu-central-1 (agent updates, document modules,
+#: Distributor, attachments, patch baseline snapshots); the Windows-only bucket is left out.
+SSM_AGENT_OBJECTS = {
+    f"arn:aws:s3:::{b}/*"
+    for b in (
+        "aws-ssm-eu-central-1", "amazon-ssm-eu-central-1", "amazon-ssm-packages-eu-central-1",
+        "eu-central-1-birdwatcher-prod", "aws-ssm-distributor-file-eu-central-1",
+        "aws-ssm-document-attachments-eu-central-1", "patch-baseline-snapshot-eu-central-1",
+    )
+}
+
+
+def test_s3_endpoint_policy_allows_only_platform_buckets_al2023_and_the_ssm_agent(existing_plan: dict) -> None:
     s3 = resources_by_address(existing_plan)["module.endpoints.aws_vpc_endpoint.s3"]
     assert s3["vpc_endpoint_type"] == "Gateway"
     assert s3["route_table_ids"] == EXISTING_VPC["route_table_ids"]
@@ -120,12 +132,26 @@ def test_s3_endpoint_policy_allows_only_platform_buckets_and_al2023(existing_pla
     resources = {r for s in policy["Statement"] for r in s["Resource"]}
     expected = {a for b in EXISTING_VPC["bucket_arns"] for a in (b, f"{b}/*")}
     expected.add("arn:aws:s3:::al2023-repos-eu-central-1-de612dc2/*")
-    assert resources == expected
+    assert resources == expected | SSM_AGENT_OBJECTS
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert not [a for a in actions if "*" in a], actions
     repo = next(s for s in policy["Statement"] if s["Sid"] == "AmazonLinux2023Repositories")
     assert repo["Action"] == ["s3:GetObject"]  # read-only on AWS's bucket
+    agent = next(s for s in policy["Statement"] if s["Sid"] == "SsmAgentBuckets")
+    assert agent["Action"] == ["s3:GetObject"]  # read-only on AWS's buckets
+    assert set(agent["Resource"]) == SSM_AGENT_OBJECTS
+    assert not any("windows" in r for r in resources)
+    outputs = existing_plan["output_changes"]["endpoints"]["after"]  # partly unknown: read the known part
+    assert {f"arn:aws:s3:::{b}/*" for b in outputs["ssm_agent_buckets"]} == SSM_AGENT_OBJECTS
+
+
+def test_ssm_agent_statement_can_be_switched_off(existing_root: Terraform) -> None:
+    plan = existing_root.plan({**EXISTING_VPC, "allow_ssm_agent_buckets": False})
+    s3 = resources_by_address(plan)["module.endpoints.aws_vpc_endpoint.s3"]
+    assert [s["Sid"] for s in json.loads(s3["policy"])["Statement"]] == [
+        "PlatformBucketsOnly", "AmazonLinux2023Repositories"]
+    assert "ssm" not in s3["policy"]
 
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(existing_plan: dict) -> None:
@@ -146,7 +172,7 @@ def test_al2023_statement_can_be_switched_off(existing_root: Terraform) -> None:
     plan = existing_root.plan({**EXISTING_VPC, "allow_al2023_repositories": False})
     s3 = resources_by_address(plan)["module.endpoints.aws_vpc_endpoint.s3"]
     assert "al2023-repos" not in s3["policy"]
-    assert [s["Sid"] for s in json.loads(s3["policy"])["Statement"]] == ["PlatformBucketsOnly"]
+    assert [s["Sid"] for s in json.loads(s3["policy"])["Statement"]] == ["PlatformBucketsOnly", "SsmAgentBuckets"]
 
 
 # -- validation ---------------------------------------------------------------------------------

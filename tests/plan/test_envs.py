@@ -10,6 +10,7 @@ from the deterministic build.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -19,7 +20,7 @@ from clickstream import REPO_ROOT
 from clickstream.build import build_lambda
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
-from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address
+from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address, validation_errors
 from clickstream.testing.security_groups import (
     assert_no_open_ingress,
     instance_findings,
@@ -120,3 +121,52 @@ def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> 
     assert "aws_sns_topic.alarms[0]" in prod
     assert 'aws_cloudwatch_metric_alarm.host_status["warehouse"]' in prod
     assert prod["module.artifacts.aws_s3_bucket.this"]["force_destroy"] is False
+
+
+@pytest.fixture(scope="module")
+def dev_root(emulator: Emulator) -> Iterator[Terraform]:
+    boto3.client("ssm").put_parameter(
+        Name="/clickstream-dev/amplify/git-token", Type="SecureString", Value="ghp_fake_for_plan", Overwrite=True,
+    )
+    with Terraform(REPO_ROOT / "envs" / "dev", emulator_env=emulator.env) as tf:
+        yield tf
+
+
+#: frontend of dev on a branch with a slash: Amplify serves feature/checkout at
+#: https://feature-checkout.<app id>.amplifyapp.com.
+DEV_FRONTEND = {
+    "repository": "https://github.com/example/clickstream-shop",
+    "access_token_parameter_name": "/clickstream-dev/amplify/git-token",
+    "branch": "feature/checkout",
+    "callback_urls": ["https://feature-checkout.d1example.amplifyapp.com/auth/callback"],
+}
+
+
+def test_cors_origin_must_name_the_served_branch(dev_root: Terraform, packages: dict[str, str]) -> None:
+    """dev's tfvars once allowed main's origin while Amplify served develop: the tracker's
+    requests would have been refused by CORS. The origin must now name frontend.branch (the
+    callback URLs here do, with the slash as Amplify writes it, and pass)."""
+    err = dev_root.plan_error({
+        **packages,
+        "shop_origins": ["https://main.d1example.amplifyapp.com", "https://shop.example.com"],
+        "frontend": DEV_FRONTEND,
+        "lambda_reserved_concurrency": {"ingest": 0},
+    })
+    found = validation_errors(err)
+    assert set(found) == {"shop_origins", "lambda_reserved_concurrency"}, err[:3000]
+    assert any("shop_origins: an *.amplifyapp.com origin must be the deployed branch's" in m
+               for m in found["shop_origins"]), found
+    assert any("lambda_reserved_concurrency.ingest and .etl must each be null" in m
+               for m in found["lambda_reserved_concurrency"]), found
+
+
+def test_cognito_callbacks_must_name_the_served_branch(dev_root: Terraform, packages: dict[str, str]) -> None:
+    err = dev_root.plan_error({
+        **packages,
+        "shop_origins": ["https://feature-checkout.d1example.amplifyapp.com"],
+        "frontend": {**DEV_FRONTEND, "logout_urls": ["https://main.d1example.amplifyapp.com/"]},
+    })
+    found = validation_errors(err)
+    assert set(found) == {"frontend"}, err[-3000:]
+    assert any("frontend.callback_urls and logout_urls on *.amplifyapp.com must be on the deployed branch's host" in m
+               for m in found["frontend"]), found

@@ -9,6 +9,7 @@ permission can creep in unnoticed. Validation cases prove bad inputs stop at pla
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,11 @@ def test_inventory(plan: dict) -> None:
     assert_inventory(plan, INVENTORIES / "etl_basic.yaml")
 
 
-def test_function_runs_in_private_subnets_single_flight(plan: dict) -> None:
+def test_function_runs_in_private_subnets_without_a_reservation(plan: dict) -> None:
     fn = resources_by_address(plan)[f"{M}.aws_lambda_function.this"]
-    assert fn["reserved_concurrent_executions"] == 1
+    # No reservation by default (-1): a new account's quota of 10 refuses any; the advisory
+    # lock keeps runs apart.
+    assert fn["reserved_concurrent_executions"] == -1
     assert fn["timeout"] == 600 and fn["handler"] == "etl.handler.handler"
     expr = _config_resource(plan, f"{M}.aws_lambda_function.this")["expressions"]
     # The map is unknown at plan time (bucket id); its configured references are not.
@@ -79,6 +82,37 @@ def test_function_runs_in_private_subnets_single_flight(plan: dict) -> None:
     vpc = expr["vpc_config"][0]
     assert vpc["subnet_ids"]["references"][0] == "var.vpc.subnet_ids"
     assert "aws_security_group.this.id" in vpc["security_group_ids"]["references"]
+
+
+def test_reservation_is_applied_when_set(root: Terraform, package: dict[str, str]) -> None:
+    plan = root.plan({**package, "lambda": {"reserved_concurrency": 1}})
+    assert resources_by_address(plan)[f"{M}.aws_lambda_function.this"]["reserved_concurrent_executions"] == 1
+
+
+CA_PARAM = "/clickstream-dev/dw/ca-certificate"
+
+
+def test_warehouse_certificate_is_verified_with_the_hosts_ca(root: Terraform, package: dict[str, str]) -> None:
+    """With the host's CA parameter the function verifies the server (verify-full, DW_CA_PARAM)
+    and its role may read exactly that parameter; without it (the default plan) neither."""
+    warehouse = {"security_group_id": WAREHOUSE_SG, "host": "dw.clickstream.internal",
+                 "password_parameter_name": "/clickstream-dev/dw/etl-password", "ca_parameter_name": CA_PARAM}
+    plan = root.plan({**package, "warehouse": warehouse})
+    by = resources_by_address(plan)
+    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    assert (env["DW_SSLMODE"], env["DW_CA_PARAM"]) == ("verify-full", CA_PARAM)
+    doc = json.loads(by[f"{M}.aws_iam_role_policy.warehouse_ca[0]"]["policy"])
+    (stmt,) = doc["Statement"]
+    assert (stmt["Sid"], stmt["Effect"], stmt["Action"], stmt["Resource"]) == (
+        "ReadWarehouseCa", "Allow", "ssm:GetParameter", f"arn:aws:ssm:us-east-1:123456789012:parameter{CA_PARAM}")
+    assert by[f"{M}.aws_iam_role_policy.warehouse_ca[0]"]["name"] == "etl-warehouse-ca"
+
+
+def test_no_ca_means_no_ca_permission(plan: dict) -> None:
+    by = resources_by_address(plan)
+    assert not [a for a in by if "warehouse_ca" in a]
+    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    assert "DW_CA_PARAM" not in env and env["DW_SSLMODE"] == "prefer"
 
 
 def test_egress_only_to_warehouse_s3_and_endpoints(plan: dict) -> None:
@@ -220,13 +254,17 @@ def test_no_managed_policies_attached(plan: dict) -> None:
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
+#: The start of the message for a bad lambda.reserved_concurrency.
+BAD_RESERVATION = ("lambda.reserved_concurrency must be null (no reservation, the default; "
+                   "the advisory lock keeps runs apart)")
+
 # Terraform reports every failing variable validation of a run, so one plan carries one bad
 # value per variable; the second run holds the warehouse object's other bad field.
 BAD_RUNS = [
     (
         {
             "schedule_expression": "every 5 minutes",
-            "lambda": {"timeout": 30},
+            "lambda": {"timeout": 30, "reserved_concurrency": 0},
             "name": "Bad_Name",
             "warehouse": {"security_group_id": WAREHOUSE_SG, "host": "dw", "password_parameter_name": ""},
             "log_kms_key_arn": "alias/my-key",
@@ -235,6 +273,7 @@ BAD_RUNS = [
         [
             "schedule_expression must be rate",
             "lambda.timeout must be 60-900",
+            BAD_RESERVATION,
             "name must be 3-40 characters",
             "password_parameter_arn must be the ARN of one SSM parameter",
             "kms_key_arn must be null (the module creates a key) or a KMS key ARN",
@@ -242,14 +281,43 @@ BAD_RUNS = [
         ],
     ),
     (
-        {"warehouse": {"security_group_id": "default", "host": "dw", "password_parameter_name": "/p"}},
-        ["warehouse.security_group_id a security group id"],
+        {"warehouse": {"security_group_id": "default", "host": "dw", "password_parameter_name": "/p"},
+         "lambda": {"reserved_concurrency": 11}},
+        ["warehouse.security_group_id a security group id",
+         f"{BAD_RESERVATION} or a whole number between 1 and 10"],
     ),
 ]
 
 
-@pytest.mark.parametrize(("variables", "messages"), BAD_RUNS, ids=["many", "warehouse-sg"])
+BAD_RUNS += [
+    (
+        {"warehouse": {"security_group_id": WAREHOUSE_SG, "host": "dw", "password_parameter_name": "/p",
+                       "sslmode": "verify-full"}},
+        ["warehouse.sslmode verify-ca and verify-full check the server's certificate and need its CA"],
+    ),
+    (
+        {"warehouse": {"security_group_id": WAREHOUSE_SG, "host": "dw", "password_parameter_name": "/p",
+                       "ca_parameter_name": "/p/ca", "sslmode": "require"}},
+        ["warehouse.sslmode must be verify-full (the default with a CA) or verify-ca when the CA is given"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("variables", "messages"), BAD_RUNS,
+                         ids=["many", "warehouse-sg", "verify-without-ca", "ca-with-require"])
 def test_validation(root: Terraform, package: dict[str, str], variables: dict, messages: list[str]) -> None:
     err = " ".join(root.plan_error({**package, **variables}).split())
     for message in messages:
         assert message in err, f"{message!r} not in:\n{err[-3000:]}"
+
+
+def test_native_validation_tests() -> None:
+    """modules/etl/tests/validation.tftest.hcl with a mocked provider: the CA pairing rules the
+    example cannot break (it derives the ARN from the name) and bad reservations."""
+    with Terraform(REPO_ROOT / "modules/etl") as t:
+        t.init()
+        proc = t.run("test", "-no-color", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    match = re.search(r"Success! (\d+) passed, 0 failed", out)
+    assert match and int(match.group(1)) >= 6, out

@@ -78,4 +78,4 @@ def test_validation_and_secure_defaults() -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     match = re.search(r"Success! (\d+) passed, 0 failed", out)
-    assert match and int(match.group(1)) >= 10, out
+    assert match and int(match.group(1)) >= 15, out

@@ -190,6 +190,10 @@ def test_access_log_format_is_json_with_request_id_and_status(plan: dict) -> Non
     assert fmt["requestId"] == "$context.requestId" and fmt["status"] == "$context.status"
 
 
+#: The message for a bad lambda.reserved_concurrency.
+BAD_RESERVATION = ("lambda.reserved_concurrency must be null (no reservation, the default) "
+                   "or a whole number between 1 and 1000")
+
 # Terraform reports every failing variable validation of a run, so two plans cover them all:
 # one bad value per variable in each run.
 BAD_RUNS = [
@@ -198,7 +202,7 @@ BAD_RUNS = [
             "cors_allow_origins": ["*"],
             "allowed_app_ids": ["a,b"],
             "throttling": {"burst_limit": 0},
-            "lambda": {"timeout": 60},
+            "lambda": {"timeout": 60, "reserved_concurrency": 1001},
             "raw_lifecycle": {"standard_ia_days": 10},
             "package_hash": "not-a-hash",
             "log_retention_days": 100,
@@ -208,6 +212,7 @@ BAD_RUNS = [
             "allowed_app_ids must list at least one id",
             "throttling.burst_limit an integer in [1, 5000]",
             "lambda.timeout must be 1-29 seconds",
+            BAD_RESERVATION,
             "raw_lifecycle.standard_ia_days must be at least 30",
             "package_hash must be a base64-encoded SHA-256",
             "log_retention_days must be one of the CloudWatch Logs retention values",
@@ -223,7 +228,7 @@ BAD_RUNS = [
         },
         [
             "cors_allow_origins must list at least one origin",
-            "lambda.reserved_concurrency must be between 1 and 1000",
+            BAD_RESERVATION,
             "lambda.log_level must be one of",
             "standard_ia_days + 30 <= glacier_ir_days",
             "package_path must be the path of a .zip file",

@@ -77,19 +77,21 @@ def test_private_nacl_admits_only_vpc_and_return_traffic(basic_plan: dict) -> No
 
 
 def test_flow_log_role_can_write_only_its_log_group(basic_plan: dict) -> None:
-    """Least privilege: three log actions, no wildcard action, scoped to one group ARN."""
-    by_addr = {
-        r["address"]: r for r in basic_plan["resource_changes"]
-    }
-    policy_change = by_addr["module.network.aws_iam_role_policy.flow_logs[0]"]["change"]
-    # The group ARN is only known after apply, so the policy is unknown in the plan; its
-    # expression must reference the flow log group and nothing wider.
-    assert policy_change["after_unknown"].get("policy") is True
-    cfg = basic_plan["configuration"]["root_module"]["module_calls"]["network"]["module"]
-    res = next(r for r in cfg["resources"] if r["address"] == "aws_iam_role_policy.flow_logs")
-    assert res["expressions"]["policy"]["references"][0].startswith(
-        "aws_cloudwatch_log_group.flow_logs"
-    )
+    """Least privilege: three log actions on the one group, DescribeLogGroups (which has no
+    resource-level permissions) on "*" alone, no wildcard action."""
+    by_addr = resources_by_address(basic_plan)
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/clickstream-dev/flow-logs"
+    assert by_addr["module.network.aws_cloudwatch_log_group.flow_logs[0]"]["name"] == "/vpc/clickstream-dev/flow-logs"
+    policy = json.loads(by_addr["module.network.aws_iam_role_policy.flow_logs[0]"]["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"WriteThisGroupOnly", "FindTheLogGroup"}
+    write = statements["WriteThisGroupOnly"]
+    assert sorted(write["Action"]) == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    assert write["Resource"] == [group_arn, f"{group_arn}:*"]
+    find = statements["FindTheLogGroup"]
+    assert (find["Action"], find["Resource"]) == (["logs:DescribeLogGroups"], "*")
+    assert all(s["Effect"] == "Allow" and "Condition" not in s for s in statements.values())
+    assert not [a for s in statements.values() for a in s["Action"] if "*" in a]
     role = resources_by_address(basic_plan)["module.network.aws_iam_role.flow_logs[0]"]
     trust = json.loads(role["assume_role_policy"])
     (stmt,) = trust["Statement"]

@@ -99,3 +99,48 @@ run "credentials_in_repository_url_refused" {
   variables { repository = "https://user:pass@github.com/example/shop" }
   expect_failures = [var.repository]
 }
+
+run "cognito_default_sender_without_ses" {
+  command = plan
+  assert {
+    condition     = aws_cognito_user_pool.this.email_configuration[0].email_sending_account == "COGNITO_DEFAULT" && aws_cognito_user_pool.this.email_configuration[0].source_arn == null
+    error_message = "without an SES identity Cognito's default sender (50 e-mails a day) must be used"
+  }
+}
+
+run "ses_identity_switches_to_developer" {
+  command = plan
+  variables {
+    email = {
+      source_arn = "arn:aws:ses:eu-central-1:123456789012:identity/shop.example.com"
+      from       = "ByteMart <no-reply@shop.example.com>"
+      reply_to   = "support@shop.example.com"
+    }
+  }
+  assert {
+    condition     = aws_cognito_user_pool.this.email_configuration[0].email_sending_account == "DEVELOPER"
+    error_message = "an SES identity must make Cognito send through SES (DEVELOPER)"
+  }
+  assert {
+    condition     = aws_cognito_user_pool.this.email_configuration[0].from_email_address == "ByteMart <no-reply@shop.example.com>" && aws_cognito_user_pool.this.email_configuration[0].reply_to_email_address == "support@shop.example.com"
+    error_message = "from and reply_to must reach the user pool"
+  }
+}
+
+run "from_without_ses_identity_refused" {
+  command = plan
+  variables { email = { from = "no-reply@shop.example.com" } }
+  expect_failures = [var.email]
+}
+
+run "ses_arn_of_another_service_refused" {
+  command = plan
+  variables { email = { source_arn = "arn:aws:sns:eu-central-1:123456789012:topic" } }
+  expect_failures = [var.email]
+}
+
+run "malformed_reply_to_refused" {
+  command = plan
+  variables { email = { reply_to = "support at shop" } }
+  expect_failures = [var.email]
+}

@@ -62,6 +62,12 @@ variable "allow_al2023_repositories" {
   default     = true
 }
 
+variable "allow_ssm_agent_buckets" {
+  description = "Whether the SSM Agent's AWS-owned buckets are allowed."
+  type        = bool
+  default     = true
+}
+
 variable "interface_endpoints" {
   description = "Extra interface endpoints."
   type        = set(string)
@@ -79,6 +85,7 @@ module "endpoints" {
   bucket_arns               = var.bucket_arns
   bucket_actions            = var.bucket_actions
   allow_al2023_repositories = var.allow_al2023_repositories
+  allow_ssm_agent_buckets   = var.allow_ssm_agent_buckets
   interface_endpoints       = var.interface_endpoints
   tags                      = { Project = "clickstream", Environment = "example" }
 }

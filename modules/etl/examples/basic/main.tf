@@ -56,11 +56,13 @@ variable "raw_kms_key_arn" {
 }
 
 variable "warehouse" {
-  description = "The warehouse the ETL loads: its security group (modules/warehouse output), private address, and the name of the SSM SecureString with the ETL user's password."
+  description = "The warehouse the ETL loads: its security group (modules/warehouse output), private address, the name of the SSM SecureString with the ETL user's password, and optionally the SSM parameter with the host's CA certificate and an sslmode."
   type = object({
     security_group_id       = string
     host                    = string
     password_parameter_name = string
+    ca_parameter_name       = optional(string)
+    sslmode                 = optional(string)
   })
   default = {
     security_group_id       = "sg-0a1b2c3d4e5f60718"
@@ -130,6 +132,9 @@ module "etl" {
     security_group_id      = var.warehouse.security_group_id
     host                   = var.warehouse.host
     password_parameter_arn = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.warehouse.password_parameter_name}"
+    sslmode                = var.warehouse.sslmode
+    ca_parameter_name      = var.warehouse.ca_parameter_name
+    ca_parameter_arn       = var.warehouse.ca_parameter_name == null ? null : "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.warehouse.ca_parameter_name}"
   }
   raw = {
     bucket_name = var.raw_bucket_name
