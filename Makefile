@@ -82,6 +82,7 @@ host-bundle: _require_venv ## the database hosts' bundles (bootstrap, units, mig
 
 preflight: _require_venv ## read the AWS account for envs/$(ENV) and refuse what its first apply would fail on
 	$(PY) -m clickstream.preflight --env "$(ENV)"
+
 plan: _require_venv ## terraform plan of envs/$(ENV) (dev, prod or local)
 	$(PY) -m clickstream.deploy plan --env "$(ENV)"
 apply: _require_venv ## terraform apply of envs/$(ENV)
