@@ -287,3 +287,14 @@ def test_fetcher_refuses_a_bundle_without_bootstrap(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert host.status.read_text().strip() == "failed fetch: the bundle has no bootstrap"
     assert not (host.home / "bundles" / host.sha256).exists()
+
+
+def test_fetcher_reports_a_host_env_without_region(tmp_path: Path) -> None:
+    """A broken host.env is reported like any failure, not lost to `set -u`."""
+    host = Host(tmp_path, _bundle(BOOTSTRAP))
+    host.env_file.write_text("".join(ln + "\n" for ln in host.env_file.read_text().splitlines()
+                                     if not ln.startswith("REGION=")))
+    proc = host.fetch()
+    assert proc.returncode == 1
+    assert host.status.read_text().strip() == f"failed fetch: REGION is not set in {host.env_file}"
+    assert "unbound variable" not in proc.stderr
