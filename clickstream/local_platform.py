@@ -7,7 +7,9 @@ prove. :func:`local_platform` brings up, in order and with progress lines:
 2. the Lambda zips (``make build``), deterministic, so their hashes match what is applied;
 3. a PostgreSQL 15 with the ``sql/dw`` and ``sql/oltp`` migrations and a read-only
    dashboard login in the ``dw_reader`` role;
-4. ``envs/local`` applied to the emulator;
+4. ``envs/local`` applied to the emulator, with the hosts' bundles ``make host-bundle`` built
+   (placeholders when there are none: the emulator boots no instance, see
+   :func:`host_bundle_variables`);
 5. the deployed ingest and ETL artifacts, read back from the emulator and hash-checked, and
    the HTTP API adapter in front of the ingest function with the API's own routes and CORS.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,10 +37,12 @@ from clickstream.http_api import HttpApi
 from clickstream.lambda_runner import LambdaRunner, run_deployed
 from clickstream.postgres import PostgresServer, postgres_server
 from clickstream.terraform import Terraform
+from clickstream.testing.bundles import ROLES, placeholder_bundles
 from clickstream.warehouse import migrate
 
 ENV_LOCAL = REPO_ROOT / "envs" / "local"
 OLTP_MIGRATIONS = REPO_ROOT / "sql" / "oltp"
+BUILT_BUNDLES = REPO_ROOT / "build" / "hosts"
 DASHBOARD_USER = "dashboard"
 APP_ID = "shop-web"
 
@@ -103,6 +108,21 @@ def local_variables(ingest: tuple[Path, str], etl: tuple[Path, str], cors_origin
     }
 
 
+def host_bundle_variables(scratch: Path, progress: Progress = _default_progress) -> dict[str, Any]:
+    """``host_bundles`` for envs/local: none when ``make host-bundle`` has built both (the env
+    reads build/hosts itself), else placeholders written to ``scratch``.
+
+    In the emulator a bundle is only an object in the artifacts bucket (no instance boots), so
+    the platform comes up without a build; the progress line says which it used.
+    """
+    built = [BUILT_BUNDLES / f"{role}.tar.gz" for role in ROLES]
+    if all(p.is_file() and p.with_name(p.name + ".sha256").is_file() for p in built):
+        return {}
+    progress("      no host bundles in build/hosts (`make host-bundle`): uploading placeholders "
+             "(the emulator boots no instance)")
+    return {"host_bundles": placeholder_bundles(scratch)}
+
+
 def prepare_warehouse(pg: PostgresServer, dashboard_password: str) -> tuple[str, str, str]:
     """Create and migrate the DW and OLTP databases; return their DSNs and the dashboard's."""
     dw = pg.create_database("dw")
@@ -157,7 +177,8 @@ def local_platform(
 
         t = step(4, "applying envs/local to the emulator (terraform apply)")
         tf = stack.enter_context(Terraform(ENV_LOCAL, emulator_env=emu.env))
-        variables = local_variables(ingest_zip, etl_zip, cors_origins)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="local-platform-")))
+        variables = {**local_variables(ingest_zip, etl_zip, cors_origins), **host_bundle_variables(scratch, progress)}
         outputs = tf.apply(variables)
         if not emu.embedded:
             # An external emulator outlives us: leave it as we found it.

@@ -65,6 +65,8 @@ _BLOCK_START = re.compile(r'^[ \t]*(resource|data)[ \t]+"([^"]+)"[ \t]+"([^"]+)"
 _MODULE_START = re.compile(r'^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
 _VARIABLE = re.compile(r'^[ \t]*variable[ \t]+"([^"]+)"', re.MULTILINE)
 _PACKAGE_VAR = re.compile(r"^(?:(?P<fn>[a-z0-9]+)_)?package_(?P<kind>path|hash)$")
+#: The role a root boots a bundle of, read from the bundle key it builds (docs/hosts.md).
+_BUNDLE_ROLE = re.compile(r"bundles/(warehouse|oltp)-")
 
 #: Values for required variables of roots that cannot invent them (IDs of an existing VPC).
 #: Anything that plans against the emulator without inputs needs no entry here.
@@ -75,6 +77,13 @@ PLAN_VARIABLES: dict[str, dict[str, Any]] = {
         "route_table_ids": ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"],
         "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         "bucket_arns": ["arn:aws:s3:::clickstream-dev-raw", "arn:aws:s3:::clickstream-dev-artifacts"],
+    },
+    "modules/postgres_host/examples/existing_vpc": {
+        "vpc_id": "vpc-0123456789abcdef0",
+        "subnet_id": "subnet-0123456789abcdef0",
+        "availability_zone": "us-east-1a",
+        "s3_prefix_list_id": "pl-63a5400a",
+        "endpoints_security_group_id": "sg-0123456789abcdef0",
     },
 }
 
@@ -383,12 +392,20 @@ def target_of(rel_file: str) -> str:
 # -- plans ---------------------------------------------------------------------------------------
 
 
-def plan_variables(root: Path, build: Callable[[str], tuple[Path, str]] | None = None) -> dict[str, Any]:
-    """Inputs a root needs to plan here: Lambda packages (built now) and :data:`PLAN_VARIABLES`.
+def plan_variables(
+    root: Path,
+    build: Callable[[str], tuple[Path, str]] | None = None,
+    bundle: Callable[[str], dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Inputs a root needs to plan here: Lambda packages (built now), host bundles and
+    :data:`PLAN_VARIABLES`.
 
     A root declaring ``package_path``/``package_hash`` (in a module example: that module's
     Lambda) or ``<fn>_package_path``/``<fn>_package_hash`` gets the deterministic zip of
-    ``lambda_src/<fn>`` from :func:`clickstream.build.build_lambda`.
+    ``lambda_src/<fn>`` from :func:`clickstream.build.build_lambda`. A root declaring
+    ``host_bundles`` (envs) gets a bundle per role from ``bundle(role)``, one declaring
+    ``bundle`` (host examples) the bundle of the role its key names: placeholders, since a
+    plan holds only a bundle's key and hash, so its content cannot change a finding.
     """
     from clickstream.build import build_lambda, lambda_names
 
@@ -408,6 +425,14 @@ def plan_variables(root: Path, build: Callable[[str], tuple[Path, str]] | None =
             continue
         zip_path, digest = build(fn)
         variables[name] = str(zip_path) if m.group("kind") == "path" else digest
+    if bundle is not None and "host_bundles" in declared and "host_bundles" not in variables:
+        from clickstream.testing.bundles import ROLES
+
+        variables["host_bundles"] = {role: bundle(role) for role in ROLES}
+    if bundle is not None and "bundle" in declared and "bundle" not in variables:
+        roles = {m.group(1) for p in root.glob("*.tf") for m in _BUNDLE_ROLE.finditer(p.read_text())}
+        if len(roles) == 1:
+            variables["bundle"] = bundle(roles.pop())
     return variables
 
 
@@ -479,6 +504,16 @@ def make_plans(
             built[fn] = build_lambda(fn)
         return built[fn]
 
+    from clickstream.testing.bundles import placeholder_bundle
+
+    bundles_dir = Path(tempfile.mkdtemp(prefix="security-bundles-"))
+    bundles: dict[str, dict[str, str]] = {}
+
+    def bundle_once(role: str) -> dict[str, str]:
+        if role not in bundles:
+            bundles[role] = placeholder_bundle(bundles_dir, role)
+        return bundles[role]
+
     def plan_one(i: int, root: Path, env: Mapping[str, str], variables: dict[str, Any] | Exception) -> PlanOutcome:
         rel = _rel(root)
         outcome = PlanOutcome(root=rel)
@@ -507,7 +542,7 @@ def make_plans(
         inputs: dict[Path, dict[str, Any] | Exception] = {}
         for root in roots:
             try:
-                inputs[root] = plan_variables(root, build_once)
+                inputs[root] = plan_variables(root, build_once, bundle_once)
             except (BuildError, OSError) as exc:
                 inputs[root] = exc
         try:
@@ -522,11 +557,14 @@ def make_plans(
             futures = [pool.submit(plan_one, i, root, env, inputs[root]) for i, root in enumerate(roots, 1)]
             outcomes.extend(f.result() for f in futures)
 
-    if emulator_env is not None:
-        run(emulator_env)
-    else:
-        with emulator() as emu:
-            run(emu.env)
+    try:
+        if emulator_env is not None:
+            run(emulator_env)
+        else:
+            with emulator() as emu:
+                run(emu.env)
+    finally:
+        shutil.rmtree(bundles_dir, ignore_errors=True)
     return outcomes
 
 

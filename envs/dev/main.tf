@@ -1,7 +1,7 @@
 # The platform in a real AWS account: every module, including the front end. dev and prod
 # share this file; they differ only in terraform.tfvars (sizes, retention, deletion
 # protection, alarms). Run through `make plan ENV=<env>` / `make apply ENV=<env>` after
-# `make build` (Lambda zips) and `make host-wheels` (wheels for the database hosts).
+# `make build` (Lambda zips) and `make host-bundle` (the database hosts' bundles).
 
 data "aws_caller_identity" "current" {}
 
@@ -21,17 +21,18 @@ locals {
   }
   alarm_actions = var.alarms.enabled ? [aws_sns_topic.alarms[0].arn] : []
 
-  # What the hosts install: migrations, the dashboards and the wheels built for the hosts
-  # (`make host-wheels` -> build/host-wheels; absent files simply upload nothing).
-  dw_files = merge(
-    { for f in fileset("${local.repo}/sql/dw", "*.sql") : "dw/migrations/${f}" => { source = "${local.repo}/sql/dw/${f}", content_type = "text/plain" } },
-    { for f in fileset("${local.repo}/shiny_app", "**/*.{py,css,js,txt,toml}") : "dw/app/${f}" => { source = "${local.repo}/shiny_app/${f}", content_type = "text/plain" } },
-    { for f in fileset("${local.repo}/build/host-wheels", "*.whl") : "dw/wheels/${f}" => { source = "${local.repo}/build/host-wheels/${f}", content_type = "application/zip" } },
-  )
-  oltp_files = merge(
-    { for f in fileset("${local.repo}/sql/oltp", "*.sql") : "oltp/migrations/${f}" => { source = "${local.repo}/sql/oltp/${f}", content_type = "text/plain" } },
-    { for f in fileset("${local.repo}/build/host-wheels", "*.whl") : "oltp/wheels/${f}" => { source = "${local.repo}/build/host-wheels/${f}", content_type = "application/zip" } },
-  )
+  # What the hosts boot: one content-addressed bundle per role (`make host-bundle` ->
+  # build/hosts, docs/hosts.md), stored under a key that names its hash.
+  host_bundles = {
+    for role, b in var.host_bundles : role => b != null ? b : {
+      path   = "${local.repo}/build/hosts/${role}.tar.gz"
+      sha256 = trimspace(file("${local.repo}/build/hosts/${role}.tar.gz.sha256"))
+    }
+  }
+  bundle_keys = {
+    warehouse = "dw/bundles/warehouse-${local.host_bundles.warehouse.sha256}.tar.gz"
+    oltp      = "oltp/bundles/oltp-${local.host_bundles.oltp.sha256}.tar.gz"
+  }
 }
 
 module "network" {
@@ -58,7 +59,7 @@ module "ingest" {
 module "artifacts" {
   source                = "../../modules/artifacts"
   bucket_name           = local.artifacts
-  artifacts             = merge(local.dw_files, local.oltp_files)
+  artifacts             = { for role, key in local.bundle_keys : key => { source = local.host_bundles[role].path, content_type = "application/gzip" } }
   backup_retention_days = var.retention.backup_days
   force_destroy         = !var.deletion_protection
 }
@@ -75,7 +76,7 @@ module "endpoints" {
 }
 
 module "warehouse" {
-  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the warehouse module's own customer managed key, whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_warehouse.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
+  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the warehouse host's own customer managed key (modules/postgres_host), whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_warehouse.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
   source                      = "../../modules/warehouse"
   name                        = local.name
   vpc_id                      = module.network.vpc_id
@@ -88,11 +89,12 @@ module "warehouse" {
   client_cidrs                = module.network.private_subnet_cidrs
   s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
   endpoints_security_group_id = module.endpoints.security_group_id
-  artifacts = {
+  bundle = {
     bucket_name = module.artifacts.bucket_name
     bucket_arn  = module.artifacts.bucket_arn
     kms_key_arn = module.artifacts.kms_key_arn
-    revision    = sha256(jsonencode({ for k, h in module.artifacts.content_hashes : k => h if startswith(k, "dw/") }))
+    key         = local.bundle_keys.warehouse
+    sha256      = local.host_bundles.warehouse.sha256
   }
 }
 
@@ -148,7 +150,7 @@ resource "aws_iam_role_policy" "etl_password_key" {
 }
 
 module "oltp" {
-  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the oltp module's own customer managed key, whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_oltp.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
+  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the OLTP host's own customer managed key (modules/postgres_host), whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_oltp.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
   source                      = "../../modules/oltp"
   name                        = local.name
   vpc_id                      = module.network.vpc_id
@@ -160,12 +162,12 @@ module "oltp" {
   client_security_groups      = {} # the shop's app tier is not in this VPC yet: nothing may connect
   s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
   endpoints_security_group_id = module.endpoints.security_group_id
-  artifacts = {
+  bundle = {
     bucket_name = module.artifacts.bucket_name
     bucket_arn  = module.artifacts.bucket_arn
     kms_key_arn = module.artifacts.kms_key_arn
-    prefix      = "oltp/"
-    revision    = sha256(jsonencode({ for k, h in module.artifacts.content_hashes : k => h if startswith(k, "oltp/") }))
+    key         = local.bundle_keys.oltp
+    sha256      = local.host_bundles.oltp.sha256
   }
 }
 

@@ -51,7 +51,7 @@ variable "etl_package_hash" {
 }
 
 variable "repo_root" {
-  description = "Repository root the artifacts and builds are read from; null means two levels above this folder."
+  description = "Repository root the builds (build/lambda, build/hosts) are read from; null means two levels above this folder."
   type        = string
   default     = null
 }
@@ -162,5 +162,28 @@ variable "lambda_reserved_concurrency" {
   validation {
     condition     = alltrue([for v in [var.lambda_reserved_concurrency.ingest, var.lambda_reserved_concurrency.etl] : v == null || try(v >= 1 && floor(v) == v, false)])
     error_message = "lambda_reserved_concurrency.ingest and .etl must each be null (no reservation) or a whole number of at least 1 (ingest up to 1000, etl up to 10); 0 would stop the function."
+  }
+}
+
+variable "host_bundles" {
+  description = "The database hosts' bundles (docs/hosts.md): per role, the tarball's `path` and its hex `sha256`. A role left out uses build/hosts/<role>.tar.gz under repo_root and the hash in <role>.tar.gz.sha256 beside it, as `make host-bundle` writes them."
+  type = object({
+    warehouse = optional(object({ path = string, sha256 = string }))
+    oltp      = optional(object({ path = string, sha256 = string }))
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition = alltrue([
+      for role, b in var.host_bundles : b != null || try(
+        filesha256("${coalesce(var.repo_root, abspath("${path.root}/../.."))}/build/hosts/${role}.tar.gz") == trimspace(file("${coalesce(var.repo_root, abspath("${path.root}/../.."))}/build/hosts/${role}.tar.gz.sha256")),
+        false,
+      )
+    ])
+    error_message = "No usable host bundle in ${coalesce(var.repo_root, abspath("${path.root}/../.."))}/build/hosts/ (<role>.tar.gz missing, or not matching <role>.tar.gz.sha256): run `make host-bundle`, or pass host_bundles = { <role> = { path, sha256 } }."
+  }
+  validation {
+    condition     = alltrue([for role, b in var.host_bundles : b == null ? true : try(filesha256(b.path) == b.sha256, false)])
+    error_message = "Each host_bundles.<role>.sha256 must be the hex SHA-256 of the file at its path."
   }
 }

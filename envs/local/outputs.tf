@@ -52,3 +52,18 @@ output "shiny_port_forward_command" {
   description = "Session Manager port forwarding to the dashboards."
   value       = module.warehouse.shiny_port_forward_command
 }
+
+output "warehouse_bootstrap_status_command" {
+  description = "Prints the warehouse's bootstrap status (\"ready <bundle sha256>\" or \"failed <step>: <message>\")."
+  value       = module.warehouse.bootstrap_status_command
+}
+
+output "oltp_bootstrap_status_command" {
+  description = "Prints the OLTP host's bootstrap status."
+  value       = module.oltp.bootstrap_status_command
+}
+
+output "warehouse_ca_parameter_name" {
+  description = "SSM parameter holding the warehouse's TLS CA certificate (the ETL verifies the server with it)."
+  value       = module.warehouse.ca_parameter_name
+}

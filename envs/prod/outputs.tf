@@ -67,3 +67,18 @@ output "alarm_topic_arn" {
   description = "SNS topic receiving the alarms (null when alarms are off)."
   value       = one(aws_sns_topic.alarms[*].arn)
 }
+
+output "warehouse_bootstrap_status_command" {
+  description = "Prints the warehouse's bootstrap status (\"ready <bundle sha256>\" or \"failed <step>: <message>\")."
+  value       = module.warehouse.bootstrap_status_command
+}
+
+output "oltp_bootstrap_status_command" {
+  description = "Prints the OLTP host's bootstrap status."
+  value       = module.oltp.bootstrap_status_command
+}
+
+output "warehouse_ca_parameter_name" {
+  description = "SSM parameter holding the warehouse's TLS CA certificate (the ETL verifies the server with it)."
+  value       = module.warehouse.ca_parameter_name
+}

@@ -10,10 +10,10 @@ variable "bucket_name" {
 
 variable "artifacts" {
   description = <<-EOT
-    Files to upload, keyed by object key (for example "dw/migrations/0001_dw_core.sql" =>
-    { source = "../../sql/dw/0001_dw_core.sql" }). The composition decides what goes in (SQL
-    migrations, the Shiny app, pre-built wheels); each object carries the file's MD5 as
-    source_hash, so changing a file re-uploads it on the next apply.
+    Files to upload, keyed by object key (for example "dw/bundles/warehouse-<sha256>.tar.gz"
+    => { source = "../../build/hosts/warehouse.tar.gz" }). The composition decides what goes
+    in (the hosts' bundles); each object carries the file's MD5 as source_hash, so changing a
+    file re-uploads it on the next apply.
   EOT
   type = map(object({
     source       = string

@@ -3,7 +3,10 @@
 What only an apply can show: the instance really has IMDSv2 required, no public IP and
 detailed monitoring; the data volume is encrypted and attached; the security groups hold
 exactly the designed rules with the real group and prefix-list IDs; the generated password
-exists in SSM but nowhere in the Terraform state; the artifacts bucket is hardened.
+exists in SSM but nowhere in the Terraform state; the host policy is exactly its contract
+with the real ARNs; the status and CA parameters exist and stay the host's once it writes
+them; the artifacts bucket is hardened and holds the bundle. The bundles are placeholders:
+the emulator boots no instance.
 
 moto only knows AWS-managed IAM policies (AmazonSSMManagedInstanceCore) when
 MOTO_IAM_LOAD_MANAGED_POLICIES is set before its IAM backend is built; the embedded server
@@ -22,6 +25,7 @@ import pytest
 from clickstream import REPO_ROOT
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
+from clickstream.testing.bundles import placeholder_bundle
 
 pytestmark = pytest.mark.e2e
 
@@ -36,11 +40,6 @@ def managed_policies(emulator: Emulator) -> Iterator[None]:
     mp.undo()
 
 
-def _artifacts(prefix: str, sql_dir: str) -> dict[str, dict[str, str]]:
-    files = sorted((REPO_ROOT / sql_dir).glob("*.sql"))
-    return {f"{prefix}migrations/{p.name}": {"source": str(p), "content_type": "text/plain"} for p in files}
-
-
 def _emulator_ami() -> str:
     """An x86_64 Amazon Linux image the emulator knows (the provider looks the AMI up)."""
     filters = [{"Name": "name", "Values": ["amzn*x86_64*"]}, {"Name": "architecture", "Values": ["x86_64"]}]
@@ -49,14 +48,23 @@ def _emulator_ami() -> str:
     return sorted(images, key=lambda i: i["ImageId"])[0]["ImageId"]
 
 
-def _apply(example: str, variables: dict, emulator: Emulator) -> Iterator[tuple[dict, dict]]:
+class Applied:
+    """An applied example: its outputs and state, its bundle, and the root to plan it again."""
+
+    def __init__(self, tf: Terraform, variables: dict, bundle: dict[str, str]) -> None:
+        self.tf, self.variables, self.bundle = tf, variables, bundle
+        self.outputs = tf.apply(variables)
+        self.state = tf.state()
+
+
+def _apply(example: str, role: str, emulator: Emulator, tmp: Path) -> Iterator[Applied]:
     # moto implements neither MonitorInstances nor the SSM AMI parameter: the apply turns
     # detailed monitoring off and names an image the emulator has (plans check the real values).
-    variables = {**variables, "ami_id": _emulator_ami(), "detailed_monitoring": False}
+    bundle = placeholder_bundle(tmp, role)
+    variables = {"bundle": bundle, "ami_id": _emulator_ami(), "detailed_monitoring": False}
     tf = Terraform(REPO_ROOT / example, emulator_env=emulator.env)
     try:
-        outputs = tf.apply(variables)
-        yield outputs, tf.state()
+        yield Applied(tf, variables, bundle)
     finally:
         try:
             tf.destroy(variables)
@@ -65,14 +73,16 @@ def _apply(example: str, variables: dict, emulator: Emulator) -> Iterator[tuple[
 
 
 @pytest.fixture(scope="module")
-def warehouse(emulator: Emulator, managed_policies: None) -> Iterator[tuple[dict, dict]]:
-    yield from _apply("modules/warehouse/examples/basic", {"artifacts": _artifacts("dw/", "sql/dw")}, emulator)
+def warehouse(emulator: Emulator, managed_policies: None,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    yield from _apply("modules/warehouse/examples/basic", "warehouse", emulator, tmp_path_factory.mktemp("wh"))
 
 
 @pytest.fixture(scope="module")
-def oltp(emulator: Emulator, managed_policies: None, warehouse: tuple[dict, dict]) -> Iterator[tuple[dict, dict]]:
+def oltp(emulator: Emulator, managed_policies: None, warehouse: Applied,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     # Depends on `warehouse` only to run after it: two applies at once would fight over 2 cores.
-    yield from _apply("modules/oltp/examples/basic", {"artifacts": _artifacts("oltp/", "sql/oltp")}, emulator)
+    yield from _apply("modules/oltp/examples/basic", "oltp", emulator, tmp_path_factory.mktemp("oltp"))
 
 
 def _instance(instance_id: str) -> dict:
@@ -116,44 +126,87 @@ def _check_password_not_in_state(host: dict, state: dict) -> None:
     assert password not in json.dumps(state)
 
 
-def test_warehouse_host_is_private_and_hardened(warehouse: tuple[dict, dict]) -> None:
-    outputs, _ = warehouse
-    _check_host(outputs["warehouse"])
+def _listed(value: str | list[str]) -> list[str]:
+    return sorted([value] if isinstance(value, str) else value)
 
 
-def test_warehouse_security_group_is_exactly_as_designed(warehouse: tuple[dict, dict]) -> None:
-    outputs, state = warehouse
-    endpoints = _endpoints_from_state(state)
+def _check_host_policy(applied: Applied, role: str, prefix: str) -> None:
+    """The applied host policy, statement by statement, is exactly the contract of
+    modules/postgres_host (the plan test reads it from the configuration)."""
+    host = applied.outputs[role]
+    iam, ssm = boto3.client("iam"), boto3.client("ssm")
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=host["role_name"])["AttachedPolicies"]]
+    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    assert iam.list_role_policies(RoleName=host["role_name"])["PolicyNames"] == [f"{role}-host"]
+    doc = iam.get_role_policy(RoleName=host["role_name"], PolicyName=f"{role}-host")["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    bucket, artifacts_key = applied.outputs["artifacts"]["bucket_arn"], applied.outputs["artifacts"]["kms_key_arn"]
+    arn = {n: ssm.get_parameter(Name=host[f"{n}_parameter_name"])["Parameter"]["ARN"] for n in ("status", "ca")}
+    region = boto3.session.Session().region_name
+    got = {
+        s["Sid"]: (s["Effect"], _listed(s["Action"]), _listed(s["Resource"]), s.get("Condition"))
+        for s in doc["Statement"]
+    }
+    via = {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}}
+    assert got == {
+        "ReadOwnBundle": ("Allow", ["s3:GetObject"],
+                          [f"{bucket}/{prefix}/bundles/{role}-{applied.bundle['sha256']}.tar.gz"], None),
+        "WriteBackups": ("Allow", ["s3:AbortMultipartUpload", "s3:PutObject"], [f"{bucket}/backups/{prefix}/*"], None),
+        "ArtifactsKey": ("Allow", ["kms:Decrypt", "kms:GenerateDataKey"], [artifacts_key],
+                         {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}),
+        "ReadPassword": ("Allow", ["ssm:GetParameter"], [host["password_parameter_arn"]], None),
+        "PublishStatusAndCa": ("Allow", ["ssm:PutParameter"], sorted(arn.values()), None),
+        "DecryptPassword": ("Allow", ["kms:Decrypt"], [host["kms_key_arn"]], via),
+    }
+
+
+def _check_status_and_ca_are_the_hosts(applied: Applied, role: str) -> None:
+    """Created as pending Strings; once the host has written them a new plan leaves them be."""
+    host, ssm = applied.outputs[role], boto3.client("ssm")
+    for name in ("status", "ca"):
+        param = ssm.get_parameter(Name=host[f"{name}_parameter_name"])["Parameter"]
+        assert (param["Type"], param["Value"]) == ("String", "pending")
+    ssm.put_parameter(Name=host["status_parameter_name"], Type="String", Overwrite=True,
+                      Value=f"ready {applied.bundle['sha256']}")
+    ssm.put_parameter(Name=host["ca_parameter_name"], Type="String", Overwrite=True,
+                      Value="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+    plan = applied.tf.plan(applied.variables)
+    changes = {c["address"]: c["change"]["actions"] for c in plan["resource_changes"]}
+    for name in ("status", "ca"):
+        assert changes[f"module.{role}.module.host.aws_ssm_parameter.{name}"] == ["no-op"], changes
+    assert ssm.get_parameter(Name=host["status_parameter_name"])["Parameter"]["Value"].startswith("ready ")
+
+
+def test_warehouse_host_is_private_and_hardened(warehouse: Applied) -> None:
+    _check_host(warehouse.outputs["warehouse"])
+
+
+def test_warehouse_security_group_is_exactly_as_designed(warehouse: Applied) -> None:
+    endpoints = _endpoints_from_state(warehouse.state)
+    outputs = warehouse.outputs
     _check_rules(outputs["warehouse"]["security_group_id"], outputs["etl_security_group_id"], *endpoints)
 
 
-def test_warehouse_password_is_in_ssm_but_not_in_state(warehouse: tuple[dict, dict]) -> None:
-    outputs, state = warehouse
-    _check_password_not_in_state(outputs["warehouse"], state)
+def test_warehouse_password_is_in_ssm_but_not_in_state(warehouse: Applied) -> None:
+    _check_password_not_in_state(warehouse.outputs["warehouse"], warehouse.state)
 
 
-def test_warehouse_role_is_least_privilege(warehouse: tuple[dict, dict]) -> None:
-    outputs, _ = warehouse
-    iam = boto3.client("iam")
-    role = outputs["warehouse"]["role_name"]
-    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
-    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
-    doc = iam.get_role_policy(RoleName=role, PolicyName="warehouse-host")["PolicyDocument"]
-    doc = json.loads(doc) if isinstance(doc, str) else doc
-    bucket = outputs["artifacts"]["bucket_arn"]
-    for stmt in doc["Statement"]:
-        actions = [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
-        resources = [stmt["Resource"]] if isinstance(stmt["Resource"], str) else stmt["Resource"]
-        assert not any("*" in a for a in actions), stmt
-        assert "*" not in resources, stmt
-    by_sid = {s["Sid"]: s for s in doc["Statement"]}
-    assert by_sid["ReadOwnArtifacts"]["Resource"] == f"{bucket}/dw/*"
-    assert by_sid["WriteBackups"]["Resource"] == f"{bucket}/backups/dw/*"
-    assert by_sid["ReadPassword"]["Resource"] == outputs["warehouse"]["password_parameter_arn"]
+def test_warehouse_role_is_least_privilege(warehouse: Applied) -> None:
+    _check_host_policy(warehouse, "warehouse", "dw")
 
 
-def test_artifacts_bucket_is_hardened_and_holds_the_migrations(warehouse: tuple[dict, dict]) -> None:
-    outputs, _ = warehouse
+def test_warehouse_status_and_ca_parameters_are_the_hosts(warehouse: Applied) -> None:
+    _check_status_and_ca_are_the_hosts(warehouse, "warehouse")
+    wh = warehouse.outputs["warehouse"]
+    assert wh["shiny_port_forward_command"] == (
+        f"aws ssm start-session --region {boto3.session.Session().region_name} --target {wh['instance_id']} "
+        "--document-name AWS-StartPortForwardingSession "
+        "--parameters '{\"portNumber\":[\"8080\"],\"localPortNumber\":[\"8080\"]}'"
+    )
+
+
+def test_artifacts_bucket_is_hardened_and_holds_the_bundle(warehouse: Applied) -> None:
+    outputs = warehouse.outputs
     s3 = boto3.client("s3")
     bucket = outputs["artifacts"]["bucket_name"]
     enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -165,11 +218,14 @@ def test_artifacts_bucket_is_hardened_and_holds_the_migrations(warehouse: tuple[
     assert {s["Sid"] for s in policy["Statement"]} >= {"DenyInsecureTransport", "DenyNonKmsEncryption"}
     assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]["TargetBucket"] == f"{bucket}-logs"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
-    assert keys == sorted(f"dw/migrations/{p.name}" for p in (REPO_ROOT / "sql/dw").glob("*.sql"))
+    assert keys == [f"dw/bundles/warehouse-{warehouse.bundle['sha256']}.tar.gz"]
+    head = s3.head_object(Bucket=bucket, Key=keys[0])
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["ContentLength"] == Path(warehouse.bundle["path"]).stat().st_size
 
 
-def test_oltp_host_is_private_and_only_the_app_tier_reaches_it(oltp: tuple[dict, dict]) -> None:
-    outputs, state = oltp
+def test_oltp_host_is_private_and_only_the_app_tier_reaches_it(oltp: Applied) -> None:
+    outputs, state = oltp.outputs, oltp.state
     host = outputs["oltp"]
     _check_host(host)
     _check_rules(host["security_group_id"], outputs["app_security_group_id"], *_endpoints_from_state(state))
@@ -177,6 +233,14 @@ def test_oltp_host_is_private_and_only_the_app_tier_reaches_it(oltp: tuple[dict,
     subnet = _instance(host["instance_id"])["SubnetId"]
     assert subnet in outputs_network(state, "data_subnet_ids")
     assert subnet not in outputs_network(state, "private_subnet_ids")
+
+
+def test_oltp_role_is_least_privilege(oltp: Applied) -> None:
+    _check_host_policy(oltp, "oltp", "oltp")
+
+
+def test_oltp_status_and_ca_parameters_are_the_hosts(oltp: Applied) -> None:
+    _check_status_and_ca_are_the_hosts(oltp, "oltp")
 
 
 def _endpoints_from_state(state: dict) -> tuple[str, str]:

@@ -78,10 +78,10 @@ def test_generated_passwords_are_in_ssm_and_not_in_state(plat: LocalPlatform) ->
         assert param["Type"] == "SecureString"
         assert len(param["Value"]) == 32
         assert param["Value"] not in text, f"the password of {name} leaked into the state"
-    # The parameters are in state, but only with the write-only marker.
+    # The password parameters are in state, but only with the write-only marker.
     params = [r for r in state["resources"] if r["type"] == "aws_ssm_parameter" and r["mode"] == "managed"]
-    assert len(params) == 2
-    for res in params:
+    assert sorted(r["name"] for r in params) == ["ca", "ca", "password", "password", "status", "status"]
+    for res in (r for r in params if r["name"] == "password"):
         attrs = res["instances"][0]["attributes"]
         assert attrs.get("value") in (None, "") and attrs.get("value_wo") in (None, "")
         assert attrs["has_value_wo"] is True
@@ -102,7 +102,8 @@ def test_tiers_are_wired_as_designed(plat: LocalPlatform) -> None:
     groups = {
         (r["module"], r["name"]): r["instances"][0]["attributes"]["id"]
         for r in state["resources"]
-        if r["type"] == "aws_security_group" and r.get("module") in ("module.warehouse", "module.oltp", "module.etl")
+        if r["type"] == "aws_security_group"
+        and r.get("module") in ("module.warehouse.module.host", "module.oltp.module.host", "module.etl")
     }
     ec2 = boto3.client("ec2")
 
@@ -112,8 +113,8 @@ def test_tiers_are_wired_as_designed(plat: LocalPlatform) -> None:
                 for r in rules["SecurityGroupRules"] if not r["IsEgress"]]
 
     etl_sg = next(v for (m, _), v in groups.items() if m == "module.etl")
-    assert ingress(groups[("module.warehouse", "this")]) == [(5432, etl_sg)]
-    assert ingress(groups[("module.oltp", "this")]) == []
+    assert ingress(groups[("module.warehouse.module.host", "this")]) == [(5432, etl_sg)]
+    assert ingress(groups[("module.oltp.module.host", "this")]) == []
 
 
 def test_ingest_and_etl_are_deployed(plat: LocalPlatform) -> None:

