@@ -116,7 +116,8 @@ module "etl" {
     database               = module.warehouse.database_name
     user                   = module.warehouse.admin_user
     password_parameter_arn = module.warehouse.password_parameter_arn
-    sslmode                = "require"
+    ca_parameter_name      = module.warehouse.ca_parameter_name
+    ca_parameter_arn       = module.warehouse.ca_parameter_arn
   }
   raw = {
     bucket_name = module.ingest.raw_bucket_name

@@ -20,7 +20,8 @@ locals {
   kms_key_arn    = local.create_kms_key ? aws_kms_key.logs[0].arn : var.kms_key_arn
   # With the warehouse host's CA the ETL verifies the server (verify-full unless told
   # verify-ca); without it the connection encrypts but cannot know whom it talks to.
-  verify_warehouse = var.warehouse.ca_parameter_arn != null
+  # On the name, known at plan time (the ARN of a parameter created in the same apply is not).
+  verify_warehouse = var.warehouse.ca_parameter_name != null
   dw_sslmode       = coalesce(var.warehouse.sslmode, local.verify_warehouse ? "verify-full" : "prefer")
 }
 

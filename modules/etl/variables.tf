@@ -89,11 +89,11 @@ variable "warehouse" {
     error_message = "warehouse.ca_parameter_arn must be the ARN of the parameter named by warehouse.ca_parameter_name (arn:aws:ssm:<region>:<account>:parameter/<name without its leading />)."
   }
   validation {
-    condition     = !contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "prefer")) || var.warehouse.ca_parameter_arn != null
+    condition     = !contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "prefer")) || var.warehouse.ca_parameter_name != null
     error_message = "warehouse.sslmode verify-ca and verify-full check the server's certificate and need its CA: set warehouse.ca_parameter_name and ca_parameter_arn (the warehouse module's outputs)."
   }
   validation {
-    condition     = var.warehouse.ca_parameter_arn == null || contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "verify-full"))
+    condition     = var.warehouse.ca_parameter_name == null || contains(["verify-ca", "verify-full"], coalesce(var.warehouse.sslmode, "verify-full"))
     error_message = "warehouse.sslmode must be verify-full (the default with a CA) or verify-ca when the CA is given: disable, prefer and require would not check the server with it."
   }
 }

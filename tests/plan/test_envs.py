@@ -258,3 +258,16 @@ def test_a_stale_bundle_hash_is_refused(emulator: Emulator, packages: dict[str, 
     with Terraform(REPO_ROOT / "envs/local", emulator_env=emulator.env) as tf:
         err = " ".join(tf.plan_error({**packages, "host_bundles": given}).split())
     assert "host_bundles.<role>.sha256 must be the hex SHA-256" in err and err.count("Error:") == 1, err
+
+
+def test_etl_verifies_the_warehouse_with_the_ca_the_host_publishes(env_plan: tuple[str, dict]) -> None:
+    """The ETL is given the CA parameter the warehouse's bootstrap writes (so it connects with
+    verify-full: tests/plan/test_etl.py checks the module turns that into DW_CA_PARAM and
+    DW_SSLMODE, which are unknown here until the host's address is), may read it, and no env
+    downgrades the mode."""
+    env, plan = env_plan
+    planned = resources_by_address(plan)
+    assert "module.etl.aws_iam_role_policy.warehouse_ca[0]" in planned
+    etl_call = plan["configuration"]["root_module"]["module_calls"]["etl"]["expressions"]["warehouse"]
+    assert {"module.warehouse.ca_parameter_name", "module.warehouse.ca_parameter_arn"} <= set(etl_call["references"])
+    assert "sslmode" not in (REPO_ROOT / "envs" / env / "main.tf").read_text()

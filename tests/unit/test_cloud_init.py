@@ -298,3 +298,22 @@ def test_fetcher_reports_a_host_env_without_region(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert host.status.read_text().strip() == f"failed fetch: REGION is not set in {host.env_file}"
     assert "unbound variable" not in proc.stderr
+
+
+def test_every_setting_the_bootstrap_requires_is_one_the_module_writes() -> None:
+    """The bundle's bootstrap and backup read host.env: each key they insist on (`require`)
+    or read with `$KEY` must be in the table the module renders, or a host would fail at boot
+    on a setting nobody writes."""
+    scripts = [*sorted((REPO_ROOT / "hosts/lib").glob("*.sh")), REPO_ROOT / "hosts/bootstrap", REPO_ROOT / "hosts/backup"]
+    text = "\n".join(p.read_text() for p in scripts)
+    required = {k for line in re.findall(r"^\s*require ([A-Z0-9_ ]+)", text, re.M) for k in line.split()}
+    assert {"ROLE", "NAME", "REGION", "DB_NAME", "ADMIN_USER", "DATA_DEVICE"} <= required
+    assert required <= set(DOC_KEYS), required - set(DOC_KEYS)
+    # Settings read directly (not through require) are either documented keys or the
+    # bootstrap's own variables, which it assigns before use.
+    assigned = set(re.findall(r"^\s*(?:local\s+)?([A-Z][A-Z0-9_]+)=", text, re.M))
+    assigned |= {k for line in re.findall(r"^\s*local ([A-Za-z0-9_ =]+)$", text, re.M) for k in line.split()}
+    used = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", text))
+    builtin = {"BASH_SOURCE", "BASH_COMMAND", "LINENO", "HOME", "PATH", "CLICKSTREAM_HOST_ENV", "CLICKSTREAM_STATE",
+               "RETRIES", "RETRY_SECONDS"}
+    assert used - set(DOC_KEYS) - assigned - builtin == set()
