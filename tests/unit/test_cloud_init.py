@@ -304,7 +304,8 @@ def test_every_setting_the_bootstrap_requires_is_one_the_module_writes() -> None
     """The bundle's bootstrap and backup read host.env: each key they insist on (`require`)
     or read with `$KEY` must be in the table the module renders, or a host would fail at boot
     on a setting nobody writes."""
-    scripts = [*sorted((REPO_ROOT / "hosts/lib").glob("*.sh")), REPO_ROOT / "hosts/bootstrap", REPO_ROOT / "hosts/backup"]
+    hosts = REPO_ROOT / "hosts"
+    scripts = [*sorted((hosts / "lib").glob("*.sh")), hosts / "bootstrap", hosts / "backup"]
     text = "\n".join(p.read_text() for p in scripts)
     required = {k for line in re.findall(r"^\s*require ([A-Z0-9_ ]+)", text, re.M) for k in line.split()}
     assert {"ROLE", "NAME", "REGION", "DB_NAME", "ADMIN_USER", "DATA_DEVICE"} <= required
