@@ -132,7 +132,10 @@ class Settings:
                     "set DW_DSN, or DW_HOST, DW_NAME, DW_USER and DW_PASSWORD_PARAM "
                     f"(missing: {', '.join(missing)})"
                 )
-        ca_param = env.get("DW_CA_PARAM", "").strip() or None
+        # A DSN carries its own TLS settings (sslmode, sslrootcert): DW_CA_PARAM belongs to the
+        # host/user/parameter form. The local platform runs the deployed function, whose
+        # environment names the CA parameter, against a local server through DW_DSN.
+        ca_param = None if dsn else (env.get("DW_CA_PARAM", "").strip() or None)
         sslmode = _sslmode(env, ca_param, dsn)
         start = env.get("ETL_START_DATE", "").strip()
         try:

@@ -67,6 +67,11 @@ def test_s3_endpoint_policy_read_back(deployed: dict, ec2: Any) -> None:
         "arn:aws:s3:::clickstream-dev-artifacts",
         "arn:aws:s3:::clickstream-dev-artifacts/*",
         "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*",
+        # the SSM agent's own buckets in the region (updates, patching, documents)
+        *(f"arn:aws:s3:::{b}/*" for b in (
+            "aws-ssm-us-east-1", "amazon-ssm-us-east-1", "amazon-ssm-packages-us-east-1",
+            "us-east-1-birdwatcher-prod", "aws-ssm-distributor-file-us-east-1",
+            "aws-ssm-document-attachments-us-east-1", "patch-baseline-snapshot-us-east-1")),
     }
 
 

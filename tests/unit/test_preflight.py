@@ -133,9 +133,11 @@ def test_unknown_env_is_refused() -> None:
 
 
 def test_the_ami_parameter_is_the_host_modules_default() -> None:
+    """Both hosts take their image from modules/postgres_host, whose default the preflight checks."""
+    text = (REPO_ROOT / "modules/postgres_host/variables.tf").read_text()
+    assert f'ssm_parameter_name = optional(string, "{pf.AMI_PARAMETER}")' in text
     for module in ("warehouse", "oltp"):
-        text = (REPO_ROOT / "modules" / module / "variables.tf").read_text()
-        assert f'ssm_parameter_name = optional(string, "{pf.AMI_PARAMETER}")' in text, module
+        assert 'source = "../postgres_host"' in (REPO_ROOT / "modules" / module / "main.tf").read_text(), module
 
 
 def test_function_and_user_pool_names_are_the_modules() -> None:
