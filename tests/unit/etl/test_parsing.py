@@ -159,3 +159,49 @@ def test_session_partials_and_purchases():
 def test_non_string_event_name_is_a_reject_not_a_crash(name):
     po = parse([orjson.dumps(ev(event_name=name))])
     assert po.rows == [] and po.rejects[0][4] == "invalid event_name"
+
+
+# -- the shared text rule (common.text): decided on decoded values, as ingest decides it -----
+def test_escaped_backslash_before_u0000_is_ordinary_text_and_loads():
+    """JSON ``"\\\\u0000"`` is the six characters backslash-u-0-0-0-0, which PostgreSQL stores."""
+    title = "\\u0000"
+    line = orjson.dumps(ev(page={"url": "https://x/", "path": "/", "title": title}))
+    assert b"\\\\u0000" in line  # the raw bytes hold the pattern the fast pre-check looks for
+    po = parse([line])
+    assert po.rejects == [] and po.rows[0]["page_title"] == title and len(title) == 6
+
+
+@pytest.mark.parametrize(("over", "field"), [
+    ({"page": {"url": "https://x/", "path": "/", "title": "a\x00b"}}, "page/title"),
+    ({"items": [{"item_id": "SKU-1", "item_name": "\x00", "quantity": 1}]}, "items/0/item_name"),
+    ({"params": {"k\x00": 1}}, "params/k"),  # a key, in a field the ETL does not even load
+    ({"user_agent": "\\u0000 and a real \x00"}, "user_agent"),
+])
+def test_a_real_nul_escape_is_rejected_with_a_reason_naming_the_field(over, field):
+    po = parse([orjson.dumps(ev(**over)), orjson.dumps(ev())])
+    assert len(po.rows) == 1 and len(po.rejects) == 1
+    reason = po.rejects[0][4]
+    assert reason.startswith(field) and "NUL" in reason, reason
+    payload, raw = po.rejects[0][5], po.rejects[0][6]
+    assert payload is None and "\x00" not in raw  # jsonb cannot hold it: kept as text
+
+
+def test_a_reject_too_deep_for_orjson_to_write_is_kept_as_text_not_a_crash():
+    deep = "[" * 600 + "]" * 600  # orjson reads 1024 levels, writes 254
+    line = orjson.dumps(ev(event_id="not-a-uuid"))[:-1] + b',"params":{"x":' + deep.encode() + b"}}"
+    po = parse([line, orjson.dumps(ev())])
+    assert len(po.rows) == 1 and po.rejects[0][4].startswith("invalid event_id")
+    assert po.rejects[0][5] is None and po.rejects[0][6].startswith('{"event_id":"not-a-uuid"')
+
+
+def test_ingest_reject_records_keep_their_reason_when_the_payload_holds_nul():
+    """Ingest stores the event it refused for NUL as it came; the ETL keeps its reason and index."""
+    rec = {"index": 3, "reason": "page/title: contains the NUL character U+0000",
+           "payload": ev(page={"title": "a\x00"}), "app_id": "shop-web", "request_id": "r\x00-1",
+           "received_at": "2024-05-01T10:00:01.000Z"}
+    body = gzip.compress(orjson.dumps(rec) + b"\n")
+    po = parse_object("k", "rejected", date(2024, 5, 1), None, len(body), [body], **LIMITS)
+    (row,) = po.rejects
+    assert row[2:5] == (3, "ingest", rec["reason"])
+    assert row[5] is None and "\x00" not in row[6]  # the payload as text, NUL escaped
+    assert row[7:9] == ("shop-web", None)  # a request id PostgreSQL cannot hold is left out
