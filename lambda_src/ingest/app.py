@@ -11,6 +11,9 @@ Status codes (the contract in ARCHITECTURE.md section 4):
 * 404 other paths, 405 other methods on ``/v1/events``, 204 for a CORS preflight;
 * 503 only when S3 refuses the write (logged at ERROR): the client should retry, and the
   event ids make the retry idempotent downstream. 500 only for a bug, logged with a trace.
+
+Headers are input too: what ingest copies from them into the stored record (user agent,
+request id) is cleaned by the shared text rule (:func:`common.text.clean_text`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import Any
 
 import orjson
 from common.jsonlog import get_logger
+from common.text import clean_text
 
 from ingest.body import BodyError, decode
-from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, rfc3339_ms
+from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, request_id, rfc3339_ms
 from ingest.settings import Settings
 from ingest.storage import S3Writer, StorageError, enriched_jsonl, gzip_bytes, jsonl_gz, object_key
 from ingest.validation import Validators
@@ -51,7 +55,7 @@ class Response:
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
-    return Response(status, {"error": message, **extra})
+    return Response(status, {"error": clean_text(message), **extra})
 
 
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -125,9 +129,15 @@ class IngestApp:
             response = _error(500, "internal error")
         if isinstance(event, dict):
             response.headers = {**self._cors(headers), **(response.headers or {})}
+        try:
+            out = response.to_api()
+        except Exception:  # a bug (a body orjson cannot write): never let it escape
+            log.exception("unserialisable response", extra={"fields": fields})
+            response = _error(500, "internal error")
+            out = response.to_api()
         fields.update(status=response.status, duration_ms=round((time.perf_counter() - started) * 1000, 3))
         log.info("request", extra={"fields": fields})
-        return response.to_api()
+        return out
 
     # -- steps ----------------------------------------------------------------------------------
     def _cors(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -159,9 +169,8 @@ class IngestApp:
         s = self.settings
         ctx = event.get("requestContext") if isinstance(event.get("requestContext"), dict) else {}
         http = ctx.get("http") if isinstance(ctx.get("http"), dict) else {}
-        request_id = ctx.get("requestId") or getattr(context, "aws_request_id", None) or "unknown"
-        request_id = str(request_id)[:128]
-        fields["request_id"] = request_id
+        rid = request_id(ctx.get("requestId"), context)
+        fields["request_id"] = rid
         try:
             body, maybe_nul = decode(
                 event.get("body"),
@@ -197,7 +206,7 @@ class IngestApp:
             app_id=app_id,
             sent_at=body["sent_at"],
             received_at=received_at,
-            request_id=request_id,
+            request_id=rid,
             ip_anon=anonymise_ip(http.get("sourceIp")),
             user_agent=clean_user_agent(http.get("userAgent") or headers.get("user-agent")),
         )
@@ -212,7 +221,7 @@ class IngestApp:
             if rejected:
                 rows = [
                     {**r, "payload": events[r["index"]], "app_id": app_id,
-                     "request_id": request_id, "received_at": received_at}
+                     "request_id": rid, "received_at": received_at}
                     for r in rejected
                 ]
                 key = object_key(s.raw_prefix, received, rejected=True)
