@@ -1,7 +1,11 @@
 """The audit's findings, one example each (the fuzz suite grows their classes).
 
+1. JSON nested 254-1,020 levels was a 500 that dropped the batch: now the event rejects itself.
 2. A lone surrogate in a header (user agent, request id) was a 500: now cleaned.
 3. NUL in the fields ingest adds (user agent, request id) was stored: now cleaned.
+4. An escaped backslash before ``u0000`` was accepted and then lost in the ETL: now both load it.
+5. A valid neighbour of a value orjson refuses (``1e400``, a lone surrogate escape) was lost in
+   a whole-body 400: now only the bad event is rejected.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+from common.text import value_problem
 from ingest.app import IngestApp
 from ingest.settings import Settings
 from ingest_helpers import APP_ID, FIXED_NOW, RecordingS3, api_event, envelope, make_event
@@ -32,6 +37,32 @@ def lines(s3: RecordingS3, *, rejected: bool = False) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in gzip.decompress(put["Body"]).splitlines()]
 
 
+def with_raw_event(raw: str, *, before: int = 1, after: int = 1) -> tuple[str, list[dict]]:
+    """An envelope's JSON text with ``raw`` (any JSON text) as one event between valid ones."""
+    good = [make_event() for _ in range(before + after)]
+    parts = [json.dumps(e) for e in good[:before]] + [raw] + [json.dumps(e) for e in good[before:]]
+    return (f'{{"app_id": "{APP_ID}", "sent_at": "2026-11-22T04:31:00Z", "events": [{", ".join(parts)}]}}',
+            good)
+
+
+@pytest.mark.parametrize("depth", [253, 254, 255, 300, 700, 1020])
+def test_deeply_nested_event_rejects_itself_and_its_neighbours_are_kept(depth: int) -> None:
+    text, good = with_raw_event("[" * depth + "]" * depth)  # envelope + events: 2 levels more
+    status, body, s3 = send(api_event(raw=text))
+    assert status == 200 and body["accepted"] == 2 and [r["index"] for r in body["rejected"]] == [1]
+    assert [line["event_id"] for line in lines(s3)] == [e["event_id"] for e in good]
+    (record,) = lines(s3, rejected=True)
+    assert record["index"] == 1 and record["reason"] == body["rejected"][0]["reason"]
+    assert record["payload_sanitised"] is True  # cut at 64 levels: a marker stands for the rest
+    assert value_problem(record["payload"]) is None
+
+
+def test_nesting_beyond_what_any_parser_reads_is_a_400_with_a_reason() -> None:
+    text, _ = with_raw_event("[" * 1100 + "]" * 1100)
+    status, body, s3 = send(api_event(raw=text))
+    assert status == 400 and "not valid JSON" in body["error"] and s3.puts == []
+
+
 @pytest.mark.parametrize("header", ["user-agent", "request-id"])
 @pytest.mark.parametrize("bad", ["a\ud800b", "a\x00b", "\udfff\x00"])
 def test_headers_ingest_stores_are_cleaned_not_a_5xx(header: str, bad: str) -> None:
@@ -45,6 +76,43 @@ def test_headers_ingest_stores_are_cleaned_not_a_5xx(header: str, bad: str) -> N
     (line,) = lines(s3)
     stored = line["user_agent" if header == "user-agent" else "request_id"]
     assert stored == "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in bad)
+
+
+def test_an_escaped_backslash_before_u0000_is_text_and_accepted() -> None:
+    ev = make_event(page={"url": "https://shop.example/", "path": "/", "title": "\\u0000"})
+    status, body, s3 = send(api_event(envelope([ev])))
+    assert status == 200 and body == {"accepted": 1, "rejected": []}
+    assert lines(s3)[0]["page"]["title"] == "\\u0000"
+
+
+def test_a_real_nul_is_rejected_with_a_reason_naming_the_field() -> None:
+    bad = make_event(items=[{"item_id": "SKU-1", "item_name": "a\x00"}], event_name="view_item")
+    status, body, _ = send(api_event(envelope([make_event(), bad])))
+    assert status == 200 and body["accepted"] == 1
+    assert body["rejected"][0]["reason"].startswith("items/0/item_name: contains the NUL character")
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ('{"x": 1e400}', "x: number is not finite"),
+    ('{"x": "\\ud800"}', "x: contains an unpaired surrogate U+D800"),
+    ('{"\\udfff": 1}', "key contains an unpaired surrogate U+DFFF"),
+])
+def test_a_value_orjson_refuses_rejects_only_its_event(raw: str, reason: str) -> None:
+    text, good = with_raw_event(raw)
+    status, body, s3 = send(api_event(raw=text))
+    assert status == 200 and body["accepted"] == 2
+    assert body["rejected"][0]["index"] == 1 and reason in body["rejected"][0]["reason"]
+    assert [line["event_id"] for line in lines(s3)] == [e["event_id"] for e in good]
+    (record,) = lines(s3, rejected=True)
+    assert record["payload_sanitised"] is True  # a lone surrogate kept as its \\udXXX text
+    assert value_problem(record["payload"]) is None
+
+
+def test_a_number_orjson_reads_as_a_float_is_accepted_as_one() -> None:
+    text, _ = with_raw_event(json.dumps(make_event())[:-1] + ', "params": {"big": 18446744073709551616}}')
+    status, body, s3 = send(api_event(raw=text))
+    assert status == 200 and body == {"accepted": 3, "rejected": []}
+    assert lines(s3)[1]["params"]["big"] == 2.0**64
 
 
 def test_the_request_log_line_stays_one_json_object_whatever_the_request_holds(capsys) -> None:
