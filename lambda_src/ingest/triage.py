@@ -9,7 +9,8 @@ event holds, its neighbours are judged on their own. An event is rejected, first
 2. by the JSON Schema (skipped when the whole request already validated in one call);
 3. as the second of two equal event ids (case-insensitive: the warehouse lower-cases them);
 4. when it is written (:func:`stored_lines`): if orjson cannot write it (it stops at 254
-   levels of nesting).
+   levels of nesting), or its line would be longer than the ETL reads
+   (:data:`common.lake.MAX_LINE_BYTES`), which the schema's limits alone do not prevent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from common.lake import MAX_LINE_BYTES
 from common.text import clean_text, value_problem
 
 from ingest.storage import enriched_jsonl, enriched_jsonl_each
@@ -76,7 +78,8 @@ def triage(events: list[Any], validators: Validators, *, all_valid: bool, check_
 def stored_lines(t: Triage, extra: dict[str, Any]) -> bytes:
     """The accepted events as enriched JSON lines; one that cannot be stored moves to the rejects.
 
-    One native call in the common case; the per-event path runs only after a failure.
+    One native call in the common case; the per-event paths run only after a failure or
+    when the object is big enough for one line to be over the limit.
     """
     if not t.accepted:
         return b""
@@ -85,4 +88,13 @@ def stored_lines(t: Triage, extra: dict[str, Any]) -> bytes:
     except orjson.JSONEncodeError:
         data, failures = enriched_jsonl_each(t.accepted, extra)
         t.reject_accepted(failures)
-    return data
+    if len(data) <= MAX_LINE_BYTES:
+        return data
+    lines = data.split(b"\n")[:-1]  # orjson escapes newlines: one line per accepted event
+    long = [(j, f"stored line would be {len(line)} bytes, over the lake's {MAX_LINE_BYTES}-byte line limit")
+            for j, line in enumerate(lines) if len(line) > MAX_LINE_BYTES]
+    if not long:
+        return data
+    t.reject_accepted(long)
+    cut = {j for j, _ in long}
+    return b"".join(line + b"\n" for j, line in enumerate(lines) if j not in cut)

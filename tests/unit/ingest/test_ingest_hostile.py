@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+from common.lake import MAX_LINE_BYTES
 from common.text import value_problem
 from ingest.app import IngestApp
 from ingest.settings import Settings
@@ -113,6 +114,22 @@ def test_a_number_orjson_reads_as_a_float_is_accepted_as_one() -> None:
     status, body, s3 = send(api_event(raw=text))
     assert status == 200 and body == {"accepted": 3, "rejected": []}
     assert lines(s3)[1]["params"]["big"] == 2.0**64
+
+
+def test_an_event_whose_line_is_longer_than_the_etl_reads_rejects_itself() -> None:
+    item = {"item_id": "\x01" * 128, "item_name": "\x01" * 256, "item_brand": "\x01" * 128}
+    wide = make_event("view_item_list", items=[item] * 100)  # valid, ~330 kB as \u0001 escapes
+    status, body, s3 = send(api_event(envelope([make_event(), wide, make_event()])))
+    assert status == 200 and body["accepted"] == 2 and body["rejected"][0]["index"] == 1
+    assert f"{MAX_LINE_BYTES}-byte line limit" in body["rejected"][0]["reason"]
+    assert len(lines(s3)) == 2
+
+
+def test_a_wide_event_within_the_line_limit_is_accepted() -> None:
+    item = {"item_id": "x" * 128, "item_name": "x" * 256, "item_brand": "x" * 128}
+    wide = make_event("view_item_list", items=[item] * 100)  # ~55 kB
+    status, body, _ = send(api_event(envelope([wide])))
+    assert status == 200 and body == {"accepted": 1, "rejected": []}
 
 
 def test_the_request_log_line_stays_one_json_object_whatever_the_request_holds(capsys) -> None:
