@@ -15,10 +15,13 @@ PYTEST_ARGS  ?=
 # Two workers, whole files per worker (module fixtures share one apply or one gate run):
 # each worker starts its own emulator and PostgreSQL. XDIST= runs serially.
 XDIST        ?= -n 2 --dist loadfile
+# make fuzz: hypothesis examples per fuzz test (4 tests) and the fewest cases that count as a run.
+FUZZ_EXAMPLES  ?= 2600
+FUZZ_MIN_CASES ?= 10000
 TF_DIRS      := modules envs tests
 
 .PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
-        test-browser lint fmt build host-bundle preflight plan apply destroy security bench demo clean _venv
+        test-browser fuzz lint fmt build host-bundle preflight plan apply destroy security bench demo clean _venv
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -58,6 +61,9 @@ test-e2e: _require_venv ## applies to the emulator, loads a real PostgreSQL
 	$(PYTEST) -m e2e $(PYTEST_ARGS)
 test-browser: _require_venv ## Playwright + system Chromium
 	$(PYTEST) -m browser $(PYTEST_ARGS)
+fuzz: _require_venv ## ingest fuzz suite: >= 10,000 hostile requests, then a summary of what they got
+	INGEST_FUZZ_PROFILE=fuzz INGEST_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) INGEST_FUZZ_MIN_CASES=$(FUZZ_MIN_CASES) \
+	  $(PYTEST) tests/unit/ingest/test_ingest_fuzz.py -q $(PYTEST_ARGS)
 
 .PHONY: _require_venv
 _require_venv:

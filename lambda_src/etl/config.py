@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from common.lake import MAX_LINE_BYTES
+
 
 class ConfigError(ValueError):
     """The environment is missing or has a malformed setting."""
@@ -95,7 +97,8 @@ class Settings:
     safety_ms: int = 60_000
     max_object_bytes: int = 64 * 1024 * 1024
     max_decompressed_bytes: int = 256 * 1024 * 1024
-    max_line_bytes: int = 256 * 1024
+    #: Ingest never writes a longer accepted line (common.lake): lowering it loses events.
+    max_line_bytes: int = MAX_LINE_BYTES
     batch_max_events: int = 50_000
     batch_max_files: int = 500
     #: Threads for fetch + parse when worker processes are not used.
@@ -159,7 +162,7 @@ class Settings:
             safety_ms=_int(env, "ETL_SAFETY_MS", 60_000),
             max_object_bytes=_int(env, "ETL_MAX_OBJECT_BYTES", 64 * 1024 * 1024, 1),
             max_decompressed_bytes=_int(env, "ETL_MAX_DECOMPRESSED_BYTES", 256 * 1024 * 1024, 1),
-            max_line_bytes=_int(env, "ETL_MAX_LINE_BYTES", 256 * 1024, 1024),
+            max_line_bytes=_int(env, "ETL_MAX_LINE_BYTES", MAX_LINE_BYTES, 1024),
             batch_max_events=_int(env, "ETL_BATCH_MAX_EVENTS", 50_000, 1),
             batch_max_files=_int(env, "ETL_BATCH_MAX_FILES", 500, 1),
             workers=_int(env, "ETL_WORKERS", 8, 1),

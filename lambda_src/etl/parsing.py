@@ -6,10 +6,11 @@ becomes a reject row (reason + payload or raw text) and the rest of the object l
 object that cannot be read at all (not gzip, truncated, over the size limits) raises
 :class:`ObjectError` and is recorded as failed by the runner.
 
-Everything a row carries has been checked so that PostgreSQL can never refuse it: no NUL
-characters, numbers within numeric(18,4), canonical UUIDs and ISO timestamps, items
-re-serialised with known keys and types only. That is what lets one COPY carry many
-objects without one bad value failing the rest.
+Everything a row carries has been checked so that PostgreSQL can never refuse it: the shared
+text rule (:mod:`common.text`, the same function ingest rejects events with, so an event
+ingest accepted always loads), numbers within numeric(18,4), canonical UUIDs and ISO
+timestamps, items re-serialised with known keys and types only. That is what lets one COPY
+carry many objects without one bad value failing the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import orjson
+from common.text import NUL_ESCAPE, clean_text, text_problem, value_problem
 
 from etl.useragent import device_category
 
@@ -513,10 +515,17 @@ class ParsedObject:
 
 
 def _payload_and_raw(line: bytes | None, obj: object | None) -> tuple[str | None, str | None]:
-    """What to keep of a refused line: JSON if PostgreSQL's jsonb can hold it, else text."""
+    """What to keep of a refused line: JSON if PostgreSQL's jsonb can hold it, else text.
+
+    orjson writes at most 254 levels of nesting (it parses 1024), so a deeper value is kept
+    as text; a NUL escape in the dump is only a NUL when the decoded value says so.
+    """
     if obj is not None:
-        dumped = orjson.dumps(obj)
-        if b"\\u0000" not in dumped:
+        try:
+            dumped: bytes | None = orjson.dumps(obj)
+        except orjson.JSONEncodeError:
+            dumped = None
+        if dumped is not None and (NUL_ESCAPE not in dumped or value_problem(obj) is None):
             return dumped.decode(), None
     if line is None:
         return None, None
@@ -530,7 +539,7 @@ def _ctx(obj: object) -> tuple[str | None, str | None, str | None]:
     out = []
     for k, limit in (("app_id", 64), ("request_id", 128)):
         v = obj.get(k)
-        out.append(v if isinstance(v, str) and len(v) <= limit and "\x00" not in v else None)
+        out.append(v if isinstance(v, str) and len(v) <= limit and text_problem(v) is None else None)
     try:
         rec = parse_ts(obj.get("received_at"), "received_at").isoformat()
     except Reject:
@@ -582,11 +591,15 @@ def parse_object(
             except orjson.JSONDecodeError as exc:
                 raise Reject(f"invalid JSON: {exc}") from exc
             escape = b"\\" in line
-            if escape and b"\\u0000" in line:
-                raise Reject("NUL character in a string")
             if kind == "rejected":
                 rejects.append(_ingest_reject(key, line_no, obj, line))
                 continue
+            # The byte test is a superset (an escaped backslash before u0000 hits it too) that
+            # keeps the walk off almost every line; the shared rule decides on decoded values.
+            if escape and NUL_ESCAPE in line:
+                problem = value_problem(obj)
+                if problem is not None:
+                    raise Reject(problem)
             fast = _fast_row(obj, tcache, max_late, max_future)
             if fast is None:
                 row, ts = event_row(obj, max_late=max_late, max_future=max_future)
@@ -687,7 +700,7 @@ def _ingest_reject(key: str, line_no: int, obj: object, line: bytes) -> tuple:
         return (key, line_no, None, "ingest", "unreadable ingest reject record", payload, raw,
                 None, None, None)
     reason = obj.get("reason")
-    reason = reason[:1000] if isinstance(reason, str) and reason else "unspecified ingest reject"
+    reason = clean_text(reason[:1000]) if isinstance(reason, str) and reason else "unspecified ingest reject"
     index = obj.get("index")
     index = index if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 2**31 else None
     payload, raw = _payload_and_raw(line, obj.get("payload"))

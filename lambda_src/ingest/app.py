@@ -3,7 +3,9 @@
 Status codes (the contract in ARCHITECTURE.md section 4):
 
 * 200 ``{"accepted": n, "rejected": [{"index": i, "reason": "..."}]}`` - also when every
-  event was rejected: the request itself was fine, and the rejects are stored;
+  event was rejected: the request itself was fine, and the rejects are stored. Whatever an
+  event holds (nesting, lone surrogates, NUL, numbers out of range) it rejects only itself
+  (:mod:`ingest.triage`); accepted + rejected is always the number of events sent;
 * 400 body not JSON / not the envelope / bad base64 or gzip; 403 unknown ``app_id``;
 * 413 body (raw or decompressed) over ``MAX_BODY_BYTES``, or more than
   ``MAX_EVENTS_PER_REQUEST`` events (a client can split the batch and resend, which a 400
@@ -11,6 +13,9 @@ Status codes (the contract in ARCHITECTURE.md section 4):
 * 404 other paths, 405 other methods on ``/v1/events``, 204 for a CORS preflight;
 * 503 only when S3 refuses the write (logged at ERROR): the client should retry, and the
   event ids make the retry idempotent downstream. 500 only for a bug, logged with a trace.
+
+Headers are input too: what ingest copies from them into the stored record (user agent,
+request id) is cleaned by the shared text rule (:func:`common.text.clean_text`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ from typing import Any
 
 import orjson
 from common.jsonlog import get_logger
+from common.text import clean_text
 
 from ingest.body import BodyError, decode
-from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, rfc3339_ms
+from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, request_id, rfc3339_ms
+from ingest.rejects import reject_rows
 from ingest.settings import Settings
-from ingest.storage import S3Writer, StorageError, enriched_jsonl, gzip_bytes, jsonl_gz, object_key
+from ingest.storage import S3Writer, StorageError, gzip_bytes, jsonl_gz, object_key
+from ingest.triage import stored_lines, triage
 from ingest.validation import Validators
 
 EVENTS_PATH = "/v1/events"
@@ -51,7 +59,7 @@ class Response:
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
-    return Response(status, {"error": message, **extra})
+    return Response(status, {"error": clean_text(message), **extra})
 
 
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:
@@ -76,21 +84,6 @@ def _route(event: Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(stage, str) and stage not in ("", "$default") and path.startswith(f"/{stage}/"):
         path = path[len(stage) + 1 :]
     return method, path
-
-
-def _has_nul(value: Any) -> bool:
-    """True if any string (key or value) inside ``value`` contains U+0000.
-
-    PostgreSQL text cannot store NUL, so such an event would poison the warehouse load; it is
-    rejected here instead. Only called when the raw body contains the escape at all.
-    """
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in k or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 class IngestApp:
@@ -125,9 +118,15 @@ class IngestApp:
             response = _error(500, "internal error")
         if isinstance(event, dict):
             response.headers = {**self._cors(headers), **(response.headers or {})}
+        try:
+            out = response.to_api()
+        except Exception:  # a bug (a body orjson cannot write): never let it escape
+            log.exception("unserialisable response", extra={"fields": fields})
+            response = _error(500, "internal error")
+            out = response.to_api()
         fields.update(status=response.status, duration_ms=round((time.perf_counter() - started) * 1000, 3))
         log.info("request", extra={"fields": fields})
-        return response.to_api()
+        return out
 
     # -- steps ----------------------------------------------------------------------------------
     def _cors(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -159,11 +158,10 @@ class IngestApp:
         s = self.settings
         ctx = event.get("requestContext") if isinstance(event.get("requestContext"), dict) else {}
         http = ctx.get("http") if isinstance(ctx.get("http"), dict) else {}
-        request_id = ctx.get("requestId") or getattr(context, "aws_request_id", None) or "unknown"
-        request_id = str(request_id)[:128]
-        fields["request_id"] = request_id
+        rid = request_id(ctx.get("requestId"), context)
+        fields["request_id"] = rid
         try:
-            body, maybe_nul = decode(
+            body, check_text = decode(
                 event.get("body"),
                 is_base64=event.get("isBase64Encoded") is True,
                 content_encoding=headers.get("content-encoding"),
@@ -197,29 +195,22 @@ class IngestApp:
             app_id=app_id,
             sent_at=body["sent_at"],
             received_at=received_at,
-            request_id=request_id,
+            request_id=rid,
             ip_anon=anonymise_ip(http.get("sourceIp")),
             user_agent=clean_user_agent(http.get("userAgent") or headers.get("user-agent")),
         )
-        accepted: list[dict[str, Any]]
-        rejected: list[dict[str, Any]] = []
-        if all_valid and not maybe_nul and len({ev["event_id"].lower() for ev in events}) == len(events):
-            accepted = events  # the common case: no per-event Python work beyond this set
-        else:
-            accepted = self._sort_events(events, all_valid, maybe_nul, rejected)
+        t = triage(events, self.validators, all_valid=all_valid, check_text=check_text)
+        lines = stored_lines(t, extra)
+        accepted, rejected = t.accepted, t.rejected
 
         try:
             if rejected:
-                rows = [
-                    {**r, "payload": events[r["index"]], "app_id": app_id,
-                     "request_id": request_id, "received_at": received_at}
-                    for r in rejected
-                ]
+                rows = reject_rows(rejected, events, app_id=app_id, request_id=rid, received_at=received_at)
                 key = object_key(s.raw_prefix, received, rejected=True)
                 self.writer.put(key, jsonl_gz(rows), count=len(rows))
             if accepted:
                 key = object_key(s.raw_prefix, received)
-                self.writer.put(key, gzip_bytes(enriched_jsonl(accepted, extra)), count=len(accepted))
+                self.writer.put(key, gzip_bytes(lines), count=len(accepted))
                 fields["key"] = key
         except StorageError as exc:
             log.error(
@@ -229,29 +220,3 @@ class IngestApp:
             return _error(503, "storage unavailable, retry later")
         fields.update(accepted=len(accepted), rejected=len(rejected))
         return Response(200, {"accepted": len(accepted), "rejected": rejected})
-
-    def _sort_events(
-        self, events: list[Any], all_valid: bool, maybe_nul: bool, rejected: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """The slow path: accepted events in order; rejects (index, reason) appended to ``rejected``.
-
-        A reason per invalid event (skipped when the whole request already validated), NUL
-        characters when the body can contain them, and the second of two equal event ids.
-        """
-        accepted: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        check = self.validators.event_error
-        for i, ev in enumerate(events):
-            reason = None if all_valid else check(ev)
-            if reason is None and maybe_nul and _has_nul(ev):
-                reason = "strings must not contain the NUL character (\\u0000)"
-            if reason is None:
-                eid = ev["event_id"].lower()
-                if eid in seen:
-                    reason = "duplicate event_id in this request"
-                else:
-                    seen.add(eid)
-                    accepted.append(ev)
-                    continue
-            rejected.append({"index": i, "reason": reason})
-        return accepted

@@ -15,8 +15,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import UTC, datetime
+from typing import Any
+
+from common.text import clean_text
 
 MAX_USER_AGENT_CHARS = 512
+MAX_REQUEST_ID_CHARS = 128
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: Dotted-quad IPv4 exactly as :mod:`ipaddress` accepts it (no leading zeros, ASCII digits).
 _IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET}\.){_OCTET}")
@@ -45,10 +49,28 @@ def anonymise_ip(raw: object) -> str | None:
 
 
 def clean_user_agent(raw: object) -> str | None:
-    """The user agent, bounded in length; None when absent or not a string."""
+    """The user agent, bounded in length and cleaned by the text rule; None when absent.
+
+    A header is input like the body, but it is metadata about the request, not an event: a
+    NUL or an unpaired surrogate in it is replaced (U+FFFD) rather than refused, so a broken
+    client string never costs the valid events it came with, and the stored record always
+    follows the text rule the events follow (PostgreSQL text cannot hold either).
+    """
     if not isinstance(raw, str) or not raw:
         return None
-    return raw[:MAX_USER_AGENT_CHARS]
+    return clean_text(raw[:MAX_USER_AGENT_CHARS])
+
+
+def request_id(ctx_request_id: Any, context: Any) -> str:
+    """The request id stored with every event: API Gateway's, else the Lambda invocation's.
+
+    Bounded and cleaned like the user agent: whatever sits in the event's requestContext is
+    input to this function, and the ETL stores it as text.
+    """
+    for raw in (ctx_request_id, getattr(context, "aws_request_id", None)):
+        if isinstance(raw, str) and raw:
+            return clean_text(raw[:MAX_REQUEST_ID_CHARS])
+    return "unknown"
 
 
 def rfc3339_ms(ts: datetime) -> str:

@@ -66,6 +66,26 @@ def enriched_jsonl(events: list[dict[str, Any]], extra: dict[str, Any]) -> bytes
     return b"".join([dumps(ev)[:-1] + tail if ev else whole for ev in events])
 
 
+def enriched_jsonl_each(events: list[dict[str, Any]], extra: dict[str, Any]) -> tuple[bytes, list[tuple[int, str]]]:
+    """:func:`enriched_jsonl` of the events orjson can write, and ``(position, reason)`` of the rest.
+
+    The slow path, taken only when :func:`enriched_jsonl` raised: an event that cannot be
+    written (orjson stops at 254 levels of nesting, among others) rejects itself, not the
+    batch. The lines written are byte for byte those :func:`enriched_jsonl` would give.
+    """
+    dumps = orjson.dumps
+    tail = b"," + dumps(extra)[1:] + b"\n"
+    whole = dumps(extra) + b"\n"
+    lines: list[bytes] = []
+    failures: list[tuple[int, str]] = []
+    for j, ev in enumerate(events):
+        try:
+            lines.append(dumps(ev)[:-1] + tail if ev else whole)
+        except orjson.JSONEncodeError as exc:
+            failures.append((j, f"cannot be written as JSON: {str(exc)[:200]}"))
+    return b"".join(lines), failures
+
+
 
 class S3Writer:
     """Puts gzip JSON-lines objects into the raw bucket."""

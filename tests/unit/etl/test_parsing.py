@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
@@ -12,6 +13,10 @@ from etl.config import ConfigError, Settings
 from etl.listing import days_to_list
 from etl.parsing import ObjectError, gunzip_chunks, iter_lines, parse_object, referrer_domain
 from etl.useragent import device_category
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ingest.app import IngestApp
+from ingest.settings import Settings as IngestSettings
 
 pytestmark = pytest.mark.unit
 
@@ -159,3 +164,109 @@ def test_session_partials_and_purchases():
 def test_non_string_event_name_is_a_reject_not_a_crash(name):
     po = parse([orjson.dumps(ev(event_name=name))])
     assert po.rows == [] and po.rejects[0][4] == "invalid event_name"
+
+
+# -- the shared text rule (common.text): decided on decoded values, as ingest decides it -----
+def test_escaped_backslash_before_u0000_is_ordinary_text_and_loads():
+    """JSON ``"\\\\u0000"`` is the six characters backslash-u-0-0-0-0, which PostgreSQL stores."""
+    title = "\\u0000"
+    line = orjson.dumps(ev(page={"url": "https://x/", "path": "/", "title": title}))
+    assert b"\\\\u0000" in line  # the raw bytes hold the pattern the fast pre-check looks for
+    po = parse([line])
+    assert po.rejects == [] and po.rows[0]["page_title"] == title and len(title) == 6
+
+
+@pytest.mark.parametrize(("over", "field"), [
+    ({"page": {"url": "https://x/", "path": "/", "title": "a\x00b"}}, "page/title"),
+    ({"items": [{"item_id": "SKU-1", "item_name": "\x00", "quantity": 1}]}, "items/0/item_name"),
+    ({"params": {"k\x00": 1}}, "params/k"),  # a key, in a field the ETL does not even load
+    ({"user_agent": "\\u0000 and a real \x00"}, "user_agent"),
+])
+def test_a_real_nul_escape_is_rejected_with_a_reason_naming_the_field(over, field):
+    po = parse([orjson.dumps(ev(**over)), orjson.dumps(ev())])
+    assert len(po.rows) == 1 and len(po.rejects) == 1
+    reason = po.rejects[0][4]
+    assert reason.startswith(field) and "NUL" in reason, reason
+    payload, raw = po.rejects[0][5], po.rejects[0][6]
+    assert payload is None and "\x00" not in raw  # jsonb cannot hold it: kept as text
+
+
+def test_a_reject_too_deep_for_orjson_to_write_is_kept_as_text_not_a_crash():
+    deep = "[" * 600 + "]" * 600  # orjson reads 1024 levels, writes 254
+    line = orjson.dumps(ev(event_id="not-a-uuid"))[:-1] + b',"params":{"x":' + deep.encode() + b"}}"
+    po = parse([line, orjson.dumps(ev())])
+    assert len(po.rows) == 1 and po.rejects[0][4].startswith("invalid event_id")
+    assert po.rejects[0][5] is None and po.rejects[0][6].startswith('{"event_id":"not-a-uuid"')
+
+
+def test_ingest_reject_records_keep_their_reason_when_the_payload_holds_nul():
+    """Ingest stores the event it refused for NUL as it came; the ETL keeps its reason and index."""
+    rec = {"index": 3, "reason": "page/title: contains the NUL character U+0000",
+           "payload": ev(page={"title": "a\x00"}), "app_id": "shop-web", "request_id": "r\x00-1",
+           "received_at": "2024-05-01T10:00:01.000Z"}
+    body = gzip.compress(orjson.dumps(rec) + b"\n")
+    po = parse_object("k", "rejected", date(2024, 5, 1), None, len(body), [body], **LIMITS)
+    (row,) = po.rejects
+    assert row[2:5] == (3, "ingest", rec["reason"])
+    assert row[5] is None and "\x00" not in row[6]  # the payload as text, NUL escaped
+    assert row[7:9] == ("shop-web", None)  # a request id PostgreSQL cannot hold is left out
+
+
+# Ingest and the ETL must make the same decision: text that varies only in what the shared
+# rule judges (NUL, the escaped-backslash text, surrogates lone and paired, controls, quotes)
+# in fields where the schema and the ETL agree on everything else.
+RECEIVED = datetime(2026, 11, 22, 4, 31, 0, 123000, tzinfo=UTC)
+SENT_AT = "2026-11-22T04:31:00Z"
+EXTRA = {"app_id": "shop-web", "sent_at": SENT_AT, "received_at": "2026-11-22T04:31:00.123Z",
+         "request_id": "req-1", "ip_anon": "203.0.113.0", "user_agent": "Mozilla/5.0"}
+#: Free-text fields without a pattern or a minimum length, and their schema maxLength.
+TEXT_FIELDS = [(("page", "title"), 512), (("page", "referrer"), 2048), (("utm_source",), 256),
+               (("utm_term",), 256), (("items", 0, "item_name"), 256), (("items", 0, "item_brand"), 128),
+               (("coupon",), 128), (("params", "note"), 256)]
+corpus = st.one_of(
+    st.text(max_size=8),
+    st.lists(st.sampled_from(["\x00", "\\u0000", "\\", "u0000", "\ud800", "\udfff", "\udbff\udc00",
+                              "\U0001f600", "\u00e9", "a", "\t", "\n", '"', "\x7f"]), max_size=6).map("".join),
+)
+
+
+@st.composite
+def corpus_events(draw) -> dict:
+    e = {"event_id": str(draw(st.uuids())), "event_name": "view_item", "event_ts": "2026-11-22T04:30:59.500Z",
+         "anonymous_id": "a-1", "session_id": "s-1", "page": {"url": "https://shop.example/", "path": "/"},
+         "items": [{"item_id": "SKU-1", "price": 10.5, "quantity": 2}]}
+    for path, limit in draw(st.lists(st.sampled_from(TEXT_FIELDS), min_size=1, max_size=3, unique=True)):
+        node = e
+        for part in path[:-1]:
+            node = node.setdefault(part, {}) if isinstance(part, str) else node[part]
+        node[path[-1]] = draw(corpus)[:limit]
+    return e
+
+
+class _NoS3:
+    def put_object(self, **kwargs):
+        return {}
+
+
+INGEST = IngestApp(IngestSettings(raw_bucket="raw", allowed_app_ids=frozenset({"shop-web"})), _NoS3(),
+                   clock=lambda: RECEIVED)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(corpus_events(), min_size=1, max_size=6, unique_by=lambda e: e["event_id"]))
+def test_ingest_accepts_exactly_the_events_the_etl_loads(events):
+    # The body as a browser's JSON.stringify could send it: lone surrogates as \ud800 escapes.
+    body = json.dumps({"app_id": "shop-web", "sent_at": SENT_AT, "events": events})
+    req = {"version": "2.0", "rawPath": "/v1/events", "headers": {"content-type": "application/json"},
+           "body": body, "isBase64Encoded": False,
+           "requestContext": {"requestId": "req-1", "http": {"method": "POST", "sourceIp": "203.0.113.57",
+                                                             "userAgent": "Mozilla/5.0"}}}
+    resp = INGEST.handle(req)
+    assert resp["statusCode"] == 200, resp["body"]
+    refused = {r["index"] for r in orjson.loads(resp["body"])["rejected"]}
+    accepted = {e["event_id"] for i, e in enumerate(events) if i not in refused}
+    # Each event as the lake line ingest writes for it (or would have), built without orjson.
+    lines = [json.dumps({**e, **EXTRA}).encode() for e in events]
+    po = parse_object("k", "events", RECEIVED.date(), None, None, [gzip.compress(b"\n".join(lines))], **LIMITS)
+    assert set(po.event_ids) == accepted
+    assert len(po.rejects) == len(refused)

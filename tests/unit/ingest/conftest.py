@@ -28,3 +28,25 @@ def make_app(bucket: str) -> Callable[..., IngestApp]:
         return IngestApp(Settings(**fields), boto3.client("s3"), clock=lambda: FIXED_NOW)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what the fuzz suite tried (cases, statuses, identity checks), when it ran."""
+    from fuzz_stats import STATS
+
+    if STATS.cases:
+        terminalreporter.section("ingest fuzz summary")
+        for line in STATS.summary():
+            terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``make fuzz`` (INGEST_FUZZ_MIN_CASES set), fewer cases than promised is a failure."""
+    import os
+
+    from fuzz_stats import MIN_CASES_ENV, STATS
+
+    minimum = int(os.environ.get(MIN_CASES_ENV) or 0)
+    if minimum and STATS.cases < minimum and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\ningest fuzz ran {STATS.cases} cases, fewer than {minimum} ({MIN_CASES_ENV})")

@@ -82,6 +82,22 @@ def api_event(
     }
 
 
+class RecordingS3:
+    """An S3 client double that keeps every ``put_object`` call: for suites that run thousands
+    of requests (the emulator takes milliseconds per put; this takes none)."""
+
+    def __init__(self) -> None:
+        self.puts: list[dict[str, Any]] = []
+
+    def put_object(self, **kwargs: Any) -> dict[str, Any]:
+        self.puts.append(kwargs)
+        return {"ETag": f'"{len(self.puts)}"'}
+
+    def objects(self, *, rejected: bool) -> list[dict[str, Any]]:
+        """The puts of accepted (or rejected) events, in call order."""
+        return [p for p in self.puts if ("/rejected/" in p["Key"]) == rejected]
+
+
 def list_objects(bucket: str, prefix: str = "") -> list[str]:
     resp = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
     return sorted(o["Key"] for o in resp.get("Contents", []))

@@ -5,17 +5,20 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import math
 import zlib
 from datetime import UTC, datetime
 
 import boto3
 import orjson
 import pytest
+from common.text import value_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ingest import handler as handler_module
-from ingest.body import BodyError, decode, gunzip_bounded
+from ingest.body import BodyError, decode, gunzip_bounded, parse_json
 from ingest.enrich import anonymise_ip, clean_user_agent, rfc3339_ms
+from ingest.rejects import MAX_PAYLOAD_DEPTH, storable
 from ingest.settings import ConfigError, Settings
 from ingest.storage import enriched_jsonl, gzip_bytes, jsonl_gz, object_key
 from ingest_helpers import api_event, envelope, list_objects, make_event
@@ -174,3 +177,72 @@ def test_lambda_handler_reads_its_environment_and_writes_to_s3(fresh_emulator, m
     assert resp["statusCode"] == 200 and json.loads(resp["body"])["accepted"] == 1
     assert len(list_objects("handler-raw", "custom/v1/dt=")) == 1
     monkeypatch.setattr(handler_module, "_APP", None)
+
+
+# -- bodies orjson refuses for one value, and reject payloads orjson cannot write -------------
+json_ish = st.one_of(
+    st.text(alphabet='[]{}",:0123456789eE.+- \tnulltruefalse\\uUd8Dd00NaIfiy\x00\ufeff', max_size=30),
+    _json.map(lambda v: json.dumps(v)).flatmap(
+        lambda t: st.integers(0, len(t)).map(lambda i: t[:i] + '"\\ud800"' + t[i:])),
+    st.sampled_from(["1e400", "[-1e400]", '"\\udc00"', '{"a": 1e999}', "NaN", "[Infinity]", "\ufeff{}",
+                     "9" * 400, '"\\ud800\\udc00"', "[1,]", "01", "1.", ".5", "+1"]),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(json_ish)
+def test_the_fallback_parser_reads_only_what_orjson_refuses_for_a_value(text: str) -> None:
+    """A differential test: orjson and the stdlib agree on the grammar, so whenever orjson
+    refuses a text the fallback reads, the value holds what the text rule rejects."""
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        orjson.loads(data)
+        return  # orjson read it: the fallback is not involved
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        value, lenient = parse_json(data)
+    except BodyError as exc:
+        assert exc.status == 400 and exc.reason.startswith("body is not valid JSON")
+        return
+    assert lenient and value_problem(value) is not None, (text, value)
+
+
+_odd = st.recursive(
+    st.none() | st.booleans() | st.sampled_from([math.inf, -math.inf, 2**64, -(2**63) - 1, 10**400, 1.5, 0])
+    | st.just(5000).map(lambda n: 10**n)  # more digits than str() converts (a strategy's repr would)
+    | st.lists(st.sampled_from(["a", "\x00", "\ud800", "\udfff", "\U0001f600", "\\u0000"]), max_size=4).map("".join),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["k", "\ud800", "\x00"]), inner,
+                                                                max_size=3),
+    max_leaves=10,
+)
+
+
+def _nested(depth: int, leaf: object) -> object:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_odd, st.tuples(st.integers(1, 1000), _odd).map(lambda t: _nested(*t))))
+def test_a_reject_payload_is_always_written_and_untouched_when_orjson_writes_it_as_is(value) -> None:
+    payload, sanitised = storable(value)
+    written = orjson.dumps({"payload": payload})  # the reject record: never raises
+    try:
+        faithful = orjson.loads(orjson.dumps(value)) == value and _levels(value) <= MAX_PAYLOAD_DEPTH
+    except (orjson.JSONEncodeError, RecursionError):
+        faithful = False
+    assert sanitised is not faithful
+    if not sanitised:
+        assert payload is value
+    assert orjson.loads(written)["payload"] == payload or sanitised
+
+
+def _levels(v: object) -> int:
+    """Container levels of ``v``: 0 for a scalar, 1 for ``[]``, 3 for an event with items."""
+    levels, level = 0, [v]
+    while containers := [x for x in level if isinstance(x, list | dict)]:
+        levels += 1
+        level = [c for x in containers for c in (x.values() if isinstance(x, dict) else x)]
+    return levels
