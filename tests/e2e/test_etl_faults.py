@@ -78,7 +78,7 @@ def warehouse(pg_server, request):
     migrate(dsn)
     prefix = f"t{uuid.uuid4().hex[:8]}/events/v1/"
     # Small limits keep the hostile cases (bomb, huge line) fast; the logic is the same.
-    yield Settings(raw_bucket=BUCKET, raw_prefix=prefix, dw_dsn=dsn, max_attempts=2,
+    yield Settings(raw_bucket=BUCKET, raw_prefix=prefix, dw_dsn=dsn,
                    max_decompressed_bytes=1_000_000, max_line_bytes=4096)
     pg_server.drop_database(name)
 
@@ -105,12 +105,20 @@ def test_malformed_line_rejected_with_reason_rest_of_file_loads(s3, warehouse):
                           "FROM dw.loaded_files WHERE key = %s", key) == "4/3/1"
 
 
+def complete_lines(body: bytes) -> int:
+    """Newline-terminated lines in what a (possibly broken) gzip body decompresses to."""
+    return zlib.decompressobj(wbits=31).decompress(body).count(b"\n")
+
+
 def test_hostile_objects(s3, warehouse):
     p = warehouse.raw_prefix
     ok_key = put(s3, p, gz(good_lines(2)))
     not_gzip = put(s3, p, b'{"event_id": "plain json, not gzip"}\n')
-    truncated = put(s3, p, gz(good_lines(50))[:-30])
+    truncated_body = gz(good_lines(50))[:-30]
+    truncated = put(s3, p, truncated_body)
     bomb = put(s3, p, gzip.compress(b"\n" * (warehouse.max_decompressed_bytes + 1024), 9))
+    # Ordinary lines, ordinary ratio, just more of them than the limit allows.
+    too_big = put(s3, p, gz(good_lines(warehouse.max_decompressed_bytes // 400)))
     trailing_garbage = put(s3, p, gz(good_lines(1)) + b"this is not a gzip member")
     huge = orjson.dumps(event(page={"title": "x" * (warehouse.max_line_bytes + 10)}))
     mixed = put(s3, p, gz([
@@ -130,16 +138,19 @@ def test_hostile_objects(s3, warehouse):
     empty = put(s3, p, b"")
     out = run(warehouse, today=TODAY)
 
-    status = dict(q(warehouse, "SELECT key, status FROM dw.loaded_files"))
-    assert status == {ok_key: "loaded", mixed: "loaded", empty: "loaded", not_gzip: "failed",
-                      truncated: "failed", bomb: "failed", trailing_garbage: "failed"}
-    errors = dict(q(warehouse, "SELECT key, error FROM dw.loaded_files WHERE status = 'failed'"))
+    status = dict(q(warehouse, "SELECT key, status || '/' || coalesce(failure, '-') FROM dw.loaded_files"))
+    assert status == {ok_key: "loaded/-", mixed: "loaded/-", empty: "loaded/-", truncated: "loaded/-",
+                      trailing_garbage: "loaded/-", not_gzip: "failed/permanent", bomb: "failed/permanent",
+                      too_big: "failed/permanent"}
+    errors = dict(q(warehouse, "SELECT key, error FROM dw.loaded_files WHERE error IS NOT NULL"))
     assert "not a valid gzip stream" in errors[not_gzip]
-    assert "truncated gzip" in errors[truncated]
-    assert "decompressed size exceeds" in errors[bomb]
-    assert "not a valid gzip stream" in errors[trailing_garbage]
-    assert out["files_failed"] == 4 and out["files_loaded"] == 3
-    assert one(warehouse, "SELECT count(*) FROM dw.events") == 4  # 2 + 2 good lines
+    assert "decompression bomb refused" in errors[bomb]
+    assert "decompressed size exceeds" in errors[too_big]
+    assert errors[truncated].startswith("truncated gzip stream")  # loaded, with the break noted
+    assert errors[trailing_garbage].startswith("corrupt gzip stream")
+    assert (out["files_failed"], out["files_failed_permanent"], out["files_loaded"]) == (3, 3, 5)
+    # 2 + 2 good lines, the truncated object's complete lines, the first member of the other.
+    assert one(warehouse, "SELECT count(*) FROM dw.events") == 4 + complete_lines(truncated_body) + 1
     reasons = [r for (r,) in q(warehouse, "SELECT reason FROM dw.rejected_events "
                                            "WHERE source_key = %s ORDER BY line_no", mixed)]
     assert len(reasons) == 11
@@ -157,13 +168,14 @@ def test_hostile_objects(s3, warehouse):
                                 "WHERE source_key = %s AND line_no = 2", mixed)[0]
     assert payload is None and "not utf-8" in raw and "\x00" not in raw
     assert one(warehouse, "SELECT max(length(raw)) FROM dw.rejected_events") <= 8192
+    # Every loaded object adds up: received (its lines: no metadata) = loaded + dups + rejected.
+    assert q(warehouse, "SELECT key FROM dw.loaded_files WHERE status = 'loaded' AND unaccounted <> 0") == []
 
-    # Failed objects are retried up to max_attempts (2), then left for replay.
+    # Bad objects are failed once, never retried: the second run reads none of them again.
     second = run(warehouse, today=TODAY)
-    assert second["files_failed"] == 4 and second["files_loaded"] == 0
-    third = run(warehouse, today=TODAY)
-    assert third["files_failed"] == 0 and third["files_listed"] == 7
-    assert one(warehouse, "SELECT min(attempts) FROM dw.loaded_files WHERE status = 'failed'") == 2
+    assert second["files_failed"] == 0 and second["files_loaded"] == 0 and second["files_listed"] == 8
+    assert one(warehouse, "SELECT max(attempts) FROM dw.loaded_files WHERE status = 'failed'") == 1
+    assert second["unreadable_objects"] == 3  # visible until an operator marks them
 
 
 def test_ingest_reject_objects_are_loaded_as_rejects(s3, warehouse):
