@@ -20,8 +20,8 @@ with. That needs the duplicates removed *before* the COPY, in this order:
    purchases, days, counts) counts new events only;
 5. ``COPY dw.event_ids`` then ``COPY dw.events``. dw.event_ids keeps its primary key: if
    anything else inserted one of these ids since step 3 (impossible while the ETL holds
-   its lock lease, which each batch re-proves in its own transaction), the COPY fails and the whole batch rolls back, so a duplicate can
-   never reach dw.events;
+   its lock lease, which each batch re-proves in its own transaction), the COPY fails and
+   the whole batch rolls back, so a duplicate can never reach dw.events;
 6. purchases (de-duplicated by transaction_id) and sessions (from per-object partial
    aggregates) merged from small temporary tables; products upserted; rejects inserted
    (unique per source line); days marked dirty; manifest counts updated; commit.

@@ -2,29 +2,42 @@
 
 Each test builds its own bucket prefix and warehouse database, so the faults of one never
 leak into another. All against the emulator's S3 and a real PostgreSQL.
+
+The audit's loss paths each have a section below: reads that fail across runs (through
+clickstream.s3proxy, which fails chosen GETs in front of the emulator), runs SIGKILLed or
+frozen at seeded random points, the database restarted mid-run, and every broken-object
+class. Each ends on the same check (:func:`assert_nothing_lost`): the valid events sent are
+exactly the events in dw.events, none twice, and every loaded object adds up,
+received = loaded + duplicates + rejected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import orjson
 import psycopg
 import pytest
+from botocore.config import Config
+from etl import metrics
 from etl.config import Settings
 from etl.db import WarehouseUnavailable
 from etl.runner import Deadline, run
 
 from clickstream import REPO_ROOT
+from clickstream.s3proxy import S3Proxy
 from clickstream.warehouse import migrate
 
 pytestmark = pytest.mark.e2e
@@ -47,11 +60,18 @@ def event(received: datetime = RECEIVED, **over) -> dict:
     return ev
 
 
-def put(s3, prefix: str, body: bytes, *, received: datetime = RECEIVED, kind: str = "events") -> str:
+def put(s3, prefix: str, body: bytes, *, received: datetime = RECEIVED, kind: str = "events",
+        declared: int | None = None) -> str:
+    """Store an object as ingest does; ``declared`` writes its count in the metadata as ingest
+    now does (events/rejected), None stores none (an older writer)."""
     ms = int(received.timestamp() * 1000)
     middle = "rejected/" if kind == "rejected" else ""
     key = f"{prefix}{middle}dt={received:%Y-%m-%d}/hr={received:%H}/{ms}-{uuid.uuid4()}.jsonl.gz"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    meta = {}
+    if declared is not None:
+        meta = {"events": str(declared if kind == "events" else 0),
+                "rejected": str(declared if kind == "rejected" else 0), "event-count": str(declared)}
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=meta)
     return key
 
 
@@ -313,3 +333,207 @@ def test_worker_processes_parse_in_order_and_report_bad_objects(s3, warehouse):
         with pytest.raises(WorkerError):
             pool.submit(objs[0]).result(timeout=60)
     assert all(p.poll() is not None for p in procs)
+
+
+# == what every case below ends on ============================================================
+def sent(n: int, **over) -> tuple[list[dict], bytes]:
+    """``n`` valid events and the gzip JSON-lines body that carries them."""
+    evs = [event(**over) for _ in range(n)]
+    return evs, gz([orjson.dumps(e) for e in evs])
+
+
+def ids(*groups: list[dict]) -> set[str]:
+    return {e["event_id"] for g in groups for e in g}
+
+
+def assert_nothing_lost(settings: Settings, valid: set[str], *, mismatched: frozenset[str] = frozenset()) -> None:
+    """Valid events sent = events in dw.events, none twice, every loaded object adds up.
+
+    Per loaded object: its rows in dw.events are exactly its events_loaded (nothing partial),
+    its reject rows stand for exactly its rejected count, and received = loaded +
+    duplicates + rejected (except the objects in ``mismatched``, whose writer lied).
+    """
+    assert {r[0] for r in q(settings, "SELECT event_id::text FROM dw.events")} == valid
+    total, distinct = q(settings, "SELECT count(*), count(DISTINCT event_id) FROM dw.events")[0]
+    assert total == distinct == one(settings, "SELECT count(*) FROM dw.event_ids")
+    partial = q(settings, """
+        SELECT f.key, f.events_loaded, count(e.event_id)
+          FROM dw.loaded_files f LEFT JOIN dw.events e USING (file_id)
+         WHERE f.status = 'loaded' GROUP BY f.key, f.events_loaded
+        HAVING f.events_loaded <> count(e.event_id)""")
+    assert partial == []
+    rejects = q(settings, """
+        SELECT f.key, f.rejected, coalesce(sum(r.events), 0)
+          FROM dw.loaded_files f LEFT JOIN dw.rejected_events r ON r.source_key = f.key
+         WHERE f.status = 'loaded' GROUP BY f.key, f.rejected
+        HAVING f.rejected <> coalesce(sum(r.events), 0)""")
+    assert rejects == []
+    off = q(settings, "SELECT key FROM dw.loaded_files WHERE status = 'loaded' AND unaccounted IS DISTINCT FROM 0")
+    assert {k for (k,) in off} == set(mismatched)
+
+
+def watermark(settings: Settings) -> date:
+    return date.fromisoformat(one(settings, "SELECT value FROM dw.etl_state WHERE name = 'watermark'"))
+
+
+def reader(pg_server, settings: Settings) -> psycopg.Connection:
+    """The dashboards' login (a member of dw_reader only) on this test's database."""
+    dbname = psycopg.conninfo.conninfo_to_dict(settings.dw_dsn)["dbname"]
+    return psycopg.connect(pg_server.reader_dsn(dbname))
+
+
+# == 1. reads that fail across runs ===========================================================
+@pytest.fixture(scope="module")
+def proxy(emulator) -> Iterator[S3Proxy]:
+    with S3Proxy(emulator.endpoint_url, hold_s=3) as p:
+        yield p
+
+
+@pytest.fixture
+def via_proxy(proxy: S3Proxy, s3):
+    """An S3 client through the fault proxy, with short timeouts so a held GET fails fast."""
+    proxy.clear()
+    yield boto3.client("s3", endpoint_url=proxy.url, config=Config(
+        read_timeout=1, connect_timeout=1, retries={"mode": "standard", "total_max_attempts": 2},
+        s3={"addressing_style": "path"}))
+    proxy.clear()
+
+
+READ_FAULTS = [
+    pytest.param({"mode": "status", "status": 503, "code": "SlowDown"}, 3, id="throttled-3-runs"),
+    pytest.param({"mode": "status", "status": 500, "code": "InternalError"}, 1, id="internal-error"),
+    pytest.param({"mode": "reset"}, 1, id="connection-reset"),
+    pytest.param({"mode": "timeout"}, 1, id="read-timeout"),
+    pytest.param({"mode": "truncate"}, 1, id="body-cut-short"),
+]
+
+
+@pytest.mark.parametrize(("fault", "runs"), READ_FAULTS)
+def test_an_unreadable_object_is_retried_across_runs_until_it_loads(s3, warehouse, proxy, via_proxy,
+                                                                    pg_server, fault, runs):
+    """The audit's case: reads fail in three consecutive runs, the days move on past the
+    look-back window. Before: given up, watermark past it, 40 of 40 events lost, no alarm."""
+    owed, body = sent(40)
+    key = put(s3, warehouse.raw_prefix, body, declared=40)
+    others, other_body = sent(5)
+    put(s3, warehouse.raw_prefix, other_body, declared=5)
+    proxy.fail(key=key, **fault)  # every GET of it, until cleared
+    settings = dataclasses.replace(warehouse, retry_base_s=1, retry_max_s=1)
+    today = TODAY
+    for attempt in range(1, runs + 1):
+        out = run(settings, today=today, s3=via_proxy)
+        assert (out["files_retrying"], out["files_failed_permanent"], out["unreadable_objects"]) == (1, 0, 1)
+        assert metrics.document(out, function_name="etl")["UnreadableObjects"] == 1  # what alarms
+        row = q(settings, "SELECT status, failure, attempts, next_attempt_at > loaded_at, error "
+                          "FROM dw.loaded_files WHERE key = %s", key)[0]
+        assert row[:4] == ("failed", "transient", attempt, True) and "cannot read object" in row[4]
+        assert watermark(settings) <= RECEIVED.date()  # held at the day that owes it
+        with reader(pg_server, settings) as c:  # what the Data health page reads
+            assert c.execute("SELECT key, failure FROM dw.v_unreadable_objects").fetchall() == [(key, "transient")]
+        today += timedelta(days=3)  # past the 2-day look-back: the old rule had moved on
+        time.sleep(1.1)  # due again (retry_base_s = 1)
+    gets = proxy.gets(key)
+    assert gets >= runs  # every run tried it again (throttling: botocore twice per run)
+    proxy.clear()
+    out = run(settings, today=today, s3=via_proxy)
+    assert (out["files_loaded"], out["events_loaded"], out["unreadable_objects"]) == (1, 40, 0)
+    assert watermark(settings) == today
+    assert_nothing_lost(settings, ids(owed, others))
+    assert one(settings, "SELECT received_source FROM dw.loaded_files WHERE key = %s", key) == "metadata"
+
+
+def test_a_retry_waits_for_its_backoff_and_the_backoff_doubles(s3, warehouse, proxy, via_proxy):
+    owed, body = sent(3)
+    key = put(s3, warehouse.raw_prefix, body, declared=3)
+    proxy.fail(key=key, mode="status", status=503, code="SlowDown")
+    settings = dataclasses.replace(warehouse, retry_base_s=60, retry_max_s=3600)
+
+    def delay() -> float:
+        return one(settings, "SELECT extract(epoch FROM next_attempt_at - loaded_at)::float8 "
+                             "FROM dw.loaded_files WHERE key = %s", key)
+
+    run(settings, today=TODAY, s3=via_proxy)
+    assert delay() == pytest.approx(60, abs=1)
+    gets = proxy.gets(key)
+    out = run(settings, today=TODAY, s3=via_proxy)  # not due: not read, still owed, day held
+    assert proxy.gets(key) == gets and out["files_failed"] == 0 and out["unreadable_objects"] == 1
+    assert watermark(settings) == RECEIVED.date()
+    one(settings, "UPDATE dw.loaded_files SET next_attempt_at = now() - interval '1 s' "
+                  "WHERE key = %s RETURNING 1", key)  # an hour passes
+    run(settings, today=TODAY, s3=via_proxy)
+    assert proxy.gets(key) > gets and delay() == pytest.approx(120, abs=1)
+    one(settings, "UPDATE dw.loaded_files SET next_attempt_at = now() - interval '1 s' "
+                  "WHERE key = %s RETURNING 1", key)
+    proxy.clear()
+    assert run(settings, today=TODAY, s3=via_proxy)["events_loaded"] == 3
+    assert_nothing_lost(settings, ids(owed))
+
+
+def test_an_operator_mark_is_recorded_and_ends_the_retries(s3, warehouse, proxy, via_proxy, pg_server):
+    _, body = sent(4)
+    key = put(s3, warehouse.raw_prefix, body, declared=4)
+    good, good_body = sent(2)
+    loaded_key = put(s3, warehouse.raw_prefix, good_body, declared=2)
+    proxy.fail(key=key, mode="status", status=503, code="SlowDown")
+    settings = dataclasses.replace(warehouse, retry_base_s=1, retry_max_s=1)
+    run(settings, today=TODAY, s3=via_proxy)
+    env = {**os.environ, "RAW_BUCKET": BUCKET, "DW_DSN": settings.dw_dsn,
+           "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)])}
+
+    def mark(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "etl.mark", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    listed = mark("--list")
+    assert listed.returncode == 0 and [o["key"] for o in orjson.loads(listed.stdout)] == [key]
+    refused = [mark("--key", "no/such/key", "--reason", "x"), mark("--key", loaded_key, "--reason", "x"),
+               mark("--key", key, "--reason", "   ")]
+    assert [p.returncode for p in refused] == [2, 2, 2]
+    assert "not in the manifest" in refused[0].stderr and "is loaded" in refused[1].stderr
+    assert "a reason is required" in refused[2].stderr
+    done = mark("--key", key, "--reason", "object deleted at the customer's request", "--by", "alice")
+    assert done.returncode == 0, done.stderr
+    assert mark("--key", key, "--reason", "again").returncode == 2  # already marked
+    with reader(pg_server, settings) as c:
+        assert c.execute("SELECT count(*) FROM dw.v_unreadable_objects").fetchone() == (0,)
+        assert c.execute("SELECT unreadable_files FROM dw.v_freshness").fetchone() == (0,)
+    assert q(settings, "SELECT action, reason, marked_by FROM dw.object_marks") == [
+        ("mark", "object deleted at the customer's request", "alice")]
+    time.sleep(1.1)
+    gets = proxy.gets(key)
+    out = run(settings, today=TODAY + timedelta(days=5), s3=via_proxy)
+    assert proxy.gets(key) == gets and out["files_failed"] == 0 and out["unreadable_objects"] == 0
+    assert watermark(settings) == TODAY + timedelta(days=5)  # a marked object holds nothing back
+    # A mark can be undone: owed again, due at once, retried by the next run.
+    assert mark("--clear", "--key", key, "--reason", "restored from backup", "--by", "bob").returncode == 0
+    out = run(settings, today=TODAY + timedelta(days=5), s3=via_proxy)
+    assert proxy.gets(key) > gets and out["unreadable_objects"] == 1
+    assert watermark(settings) == RECEIVED.date()
+    assert [r[0] for r in q(settings, "SELECT action FROM dw.object_marks ORDER BY id")] == ["mark", "clear"]
+    assert_nothing_lost(settings, ids(good))
+
+
+def test_worker_processes_tell_read_failures_from_bad_objects(s3, warehouse, proxy, monkeypatch):
+    """The process pool's pipe keeps an error's class and the object's declared count."""
+    from etl.listing import list_day
+    from etl.parsing import ObjectError, ReadError
+    from etl.workers import ProcessPool
+
+    unreadable = put(s3, warehouse.raw_prefix, gz(good_lines(2)), declared=2)
+    bomb = put(s3, warehouse.raw_prefix, gzip.compress(b"\n" * 5_000_000), declared=7)
+    good = put(s3, warehouse.raw_prefix, gz(good_lines(3)), declared=3)
+    proxy.clear()
+    proxy.fail(key=unreadable, mode="status", status=503, code="SlowDown")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)  # the workers' own S3 client
+    objs = {o.key: o for o in list_day(s3, BUCKET, warehouse.raw_prefix, "events", RECEIVED.date())}
+    try:
+        with ProcessPool(warehouse, 1) as pool:
+            futs = {k: pool.submit(objs[k]) for k in (unreadable, bomb, good)}
+            with pytest.raises(ReadError, match="cannot read object") as read:
+                futs[unreadable].result(timeout=60)
+            with pytest.raises(ObjectError, match="decompression bomb") as bad:
+                futs[bomb].result(timeout=60)
+            assert futs[good].result(timeout=60).declared == 3
+    finally:
+        proxy.clear()
+    assert not read.value.permanent and bad.value.permanent and bad.value.declared == 7
