@@ -236,8 +236,9 @@ def acquire_lock(conn: psycopg.Connection, *, purpose: str, lease_s: float = 180
     """
     deadline = time.monotonic() + grace_s
     retries = 0
+    terminated: dict[int, str] = {}  # backends this call ended, and why
     while True:
-        got = _attempt(conn, purpose, lease_s)
+        got = _attempt(conn, purpose, lease_s, terminated)
         if isinstance(got, RunLock):
             return got
         if got == "retry" and retries < 3:  # a stale holder was just terminated
@@ -248,7 +249,7 @@ def acquire_lock(conn: psycopg.Connection, *, purpose: str, lease_s: float = 180
         time.sleep(0.1)
 
 
-def _attempt(conn: psycopg.Connection, purpose: str, lease_s: float) -> RunLock | str:
+def _attempt(conn: psycopg.Connection, purpose: str, lease_s: float, terminated: dict[int, str]) -> RunLock | str:
     holder = str(uuid.uuid4())
     try:
         with conn.transaction(), conn.cursor() as cur:
@@ -266,7 +267,7 @@ def _attempt(conn: psycopg.Connection, purpose: str, lease_s: float) -> RunLock 
                 _terminate(cur, pid)
                 took_over = f"{old_purpose} of backend {pid} (its lease ran out)"
             elif old is not None:
-                took_over = f"{old_purpose} of backend {pid} (its session had ended)"
+                took_over = terminated.get(pid) or f"{old_purpose} of backend {pid} (its session had ended)"
             cur.execute(_TAKE_LOCK, {"holder": holder, "purpose": purpose, "lease": float(lease_s),
                                      "name": _LOCK_ROW, "took_over": took_over is not None})
     except psycopg.errors.LockNotAvailable:
@@ -279,6 +280,7 @@ def _attempt(conn: psycopg.Connection, purpose: str, lease_s: float) -> RunLock 
         if old is not None and alive and expired:
             with conn.transaction(), conn.cursor() as cur:
                 if _terminate(cur, pid):
+                    terminated[pid] = f"{old_purpose} of backend {pid} (its lease ran out inside a transaction)"
                     return "retry"
         return "busy"
     log.info("warehouse lock taken for %s (holder %s)%s", purpose, holder,

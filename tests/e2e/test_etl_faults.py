@@ -537,3 +537,229 @@ def test_worker_processes_tell_read_failures_from_bad_objects(s3, warehouse, pro
     finally:
         proxy.clear()
     assert not read.value.permanent and bad.value.permanent and bad.value.declared == 7
+
+
+# == 2. runs killed, frozen or cut off: the lock never outlives its run =======================
+#: A child ETL run: settings from argv, a hook that sends itself ``signal`` at the nth
+#: ``stage`` (or never, for stage ""). SIGKILL is a crash; SIGSTOP a frozen Lambda sandbox,
+#: whose session stays open on the server.
+CHILD = textwrap.dedent("""
+    import json, os, signal, sys
+    from datetime import date
+    from etl.config import Settings
+    from etl.runner import run
+    cfg = json.loads(sys.argv[1])
+    seen = {"n": 0}
+    def hook(stage):
+        if stage == cfg["stage"]:
+            seen["n"] += 1
+            if seen["n"] == cfg["nth"]:
+                os.kill(os.getpid(), getattr(signal, cfg["signal"]))
+    run(Settings(**cfg["settings"]), today=date.fromisoformat(cfg["today"]), hook=hook)
+""")
+CHILD_SETTINGS = ("raw_bucket", "raw_prefix", "dw_dsn", "max_decompressed_bytes", "max_line_bytes",
+                  "batch_max_files", "lock_lease_s", "retry_base_s", "retry_max_s")
+
+
+def child(settings: Settings, stage: str, *, nth: int = 1, sig: str = "SIGKILL",
+          today: date = TODAY) -> subprocess.Popen:
+    cfg = {"settings": {k: getattr(settings, k) for k in CHILD_SETTINGS}, "stage": stage, "nth": nth,
+           "signal": sig, "today": today.isoformat()}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "lambda_src"), str(REPO_ROOT)])}
+    return subprocess.Popen([sys.executable, "-c", CHILD, orjson.dumps(cfg).decode()], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stopped(proc: subprocess.Popen, timeout: float = 60) -> bool:
+    """Wait until ``proc`` has stopped itself (state T), or has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with open(f"/proc/{proc.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                return True
+        time.sleep(0.02)
+    raise TimeoutError("the child ETL run neither stopped nor exited")
+
+
+def holder_backend(settings: Settings) -> int | None:
+    return one(settings, "SELECT backend_pid FROM dw.etl_lock")
+
+
+def lake(s3, settings: Settings, objects: int = 4, per: int = 6) -> set[str]:
+    """A few objects with their metadata, one event sent twice (a retried delivery)."""
+    groups = [sent(per)[0] for _ in range(objects)]
+    groups[-1].append(groups[0][0])
+    for g in groups:
+        put(s3, settings.raw_prefix, gz([orjson.dumps(e) for e in g]), declared=len(g))
+    return ids(*groups)
+
+
+@pytest.mark.parametrize("stage", ["locked", "after_copy", "batch_committed", "refresh_day"])
+def test_a_killed_run_never_keeps_the_next_one_out(s3, warehouse, stage):
+    """SIGKILL: the client's socket closes with it, so its backend goes and the next run
+    takes the lock over at once -- the lease (an hour here) plays no part."""
+    valid = lake(s3, warehouse)
+    settings = dataclasses.replace(warehouse, batch_max_files=1, lock_lease_s=3600)
+    proc = child(settings, stage, nth=2 if stage == "batch_committed" else 1)
+    assert proc.wait(timeout=120) == -signal.SIGKILL, proc.stderr.read().decode()
+    started = time.monotonic()
+    out = run(settings, today=TODAY)
+    assert out["skipped"] is None and "session had ended" in out["lock_taken_over"]
+    assert time.monotonic() - started < settings.lock_lease_s / 10  # not by waiting for the lease
+    assert_nothing_lost(settings, valid)
+    assert one(settings, "SELECT holder FROM dw.etl_lock") is None  # released at the end
+
+
+@pytest.mark.parametrize("stage", ["locked", "after_copy"], ids=["between-batches", "inside-a-batch"])
+def test_a_frozen_run_loses_the_lock_when_its_lease_runs_out(s3, warehouse, stage):
+    """SIGSTOP: the frozen run's session stays open (inside a batch: with its transaction,
+    the lock row and the batch's new ids locked). The next runs skip until its lease has run
+    out, then one terminates the stale backend, takes over and loads everything."""
+    valid = lake(s3, warehouse)
+    lease = 4
+    settings = dataclasses.replace(warehouse, batch_max_files=1, lock_lease_s=lease)
+    proc = child(settings, stage, sig="SIGSTOP")
+    try:
+        assert stopped(proc), proc.stderr.read().decode()
+        frozen_at, frozen = time.monotonic(), holder_backend(settings)
+        assert one(settings, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", frozen) == 1
+        outcomes = []
+        while True:
+            out = run(settings, today=TODAY)
+            outcomes.append(out["skipped"])
+            if out["skipped"] is None:
+                break
+            assert time.monotonic() - frozen_at < lease + 10, outcomes
+        took = time.monotonic() - frozen_at
+        assert "lease ran out" in out["lock_taken_over"] and outcomes[0] is not None
+        assert took < lease + settings.lock_grace_s + 3  # the bound: the lease, plus one grace period
+        assert one(settings, "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", frozen) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert_nothing_lost(settings, valid)
+
+
+def test_two_runs_at_once_one_skips(s3, warehouse):
+    from etl import db
+
+    valid = lake(s3, warehouse, objects=2)
+    conn = db.connect(warehouse)
+    try:
+        held = db.acquire_lock(conn, purpose="run", lease_s=60)
+        assert held is not None
+        out = run(warehouse, today=TODAY)  # the holder is alive and within its lease
+        assert out["skipped"] == "another ETL run or replay holds the warehouse lock"
+        assert out["files_loaded"] == 0 and metrics.document(out, function_name="etl") is None
+    finally:
+        db.release_lock(conn, held)
+    assert run(warehouse, today=TODAY)["files_loaded"] == 2
+    assert_nothing_lost(warehouse, valid)
+
+
+def test_a_run_that_lost_its_lease_cannot_commit(s3, warehouse):
+    """The fence: a batch first proves, in its own transaction, that the lease is still its."""
+    from etl import db, loading
+    from etl.parsing import parse_object
+
+    conn = db.connect(warehouse)
+    try:
+        lock = db.acquire_lock(conn, purpose="run", lease_s=60)
+        body = gz(good_lines(3))
+        po = parse_object("k/one", "events", RECEIVED.date(), None, len(body), [body], max_decompressed=1 << 20,
+                          max_line=4096, max_late=timedelta(days=30), max_future=timedelta(days=1))
+        loading.prepare(conn)
+        with conn.transaction():  # another run took it over (its holder id is not ours)
+            conn.execute("UPDATE dw.etl_lock SET holder = gen_random_uuid()")
+        with pytest.raises(db.LockLost, match="taken over"):
+            loading.load_batch(conn, [po], lock=lock)
+    finally:
+        conn.close()
+    assert one(warehouse, "SELECT count(*) FROM dw.events") == 0
+    assert one(warehouse, "SELECT count(*) FROM dw.loaded_files") == 0
+
+
+# == 3. SIGKILL at seeded random points =======================================================
+#: The default seed's eight kill points reach every kind of point (inside a batch, between
+#: batches, right after taking the lock, while recording a failure, while refreshing, at a
+#: random moment); ETL_FAULT_SEED=<n> explores other interleavings, and a failure message
+#: lists the kill points it used.
+KILL_SEED = int(os.environ.get("ETL_FAULT_SEED", "979"))
+KILL_STAGES = ("locked", "listed", "after_copy", "before_commit", "batch_committed", "failure_recorded",
+               "refresh_day")
+
+
+def test_sigkill_at_random_points_loses_and_doubles_nothing(s3, warehouse):
+    import random
+
+    rng = random.Random(KILL_SEED)
+    valid = lake(s3, warehouse, objects=4, per=5)
+    truncated_evs, truncated_body = sent(30)
+    cut = truncated_body[:-25]
+    put(s3, warehouse.raw_prefix, cut, declared=30)
+    valid |= {e["event_id"] for e in truncated_evs[:complete_lines(cut)]}
+    settings = dataclasses.replace(warehouse, batch_max_files=2, lock_lease_s=3600)
+    kills: list[str] = []
+    bad = 0
+    for round_no in range(8):
+        # Traffic keeps arriving between the crashes: new deliveries, now and then a bad one.
+        valid |= lake(s3, settings, objects=2, per=3)
+        if round_no % 2 == 0:
+            put(s3, settings.raw_prefix, b"not gzip at all", declared=3)
+            bad += 1
+        if rng.random() < 0.7:  # at a named point in the run ...
+            stage, nth = rng.choice(KILL_STAGES), rng.randint(1, 2)
+            proc = child(settings, stage, nth=nth)
+            kills.append(f"{stage}#{nth}")
+        else:  # ... or wherever it is after a random delay
+            delay = round(rng.uniform(0.3, 3.0), 2)
+            proc = child(settings, "")
+            try:
+                proc.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            kills.append(f"after {delay}s")
+        code = proc.wait(timeout=120)
+        assert code in (0, -signal.SIGKILL), proc.stderr.read().decode()
+        kills[-1] += " killed" if code else " finished"
+        # Whatever was committed is whole: no partial object, no duplicate, all accounted.
+        assert_nothing_lost(settings, {r[0] for r in q(settings, "SELECT event_id::text FROM dw.events")})
+    assert sum(k.endswith("killed") for k in kills) >= 5, kills
+    out = run(settings, today=TODAY)
+    assert out["skipped"] is None, kills
+    assert_nothing_lost(settings, valid)
+    failed = q(settings, "SELECT attempts, failure FROM dw.loaded_files WHERE status = 'failed'")
+    assert failed == [(1, "permanent")] * bad, kills  # each bad object failed once, never retried
+    assert one(settings, "SELECT count(*) FROM dw.dirty_days") == 0
+    assert one(settings, "SELECT sum(events) FROM dw.daily_overview") == len(valid), kills
+
+
+# == 4. the database restarted mid-run ========================================================
+@pytest.mark.parametrize("stage", ["listed", "after_copy", "batch_committed", "refresh_day"])
+def test_a_database_restart_mid_run_loses_and_doubles_nothing(s3, warehouse, pg_server, stage):
+    """An immediate restart (a crash: no checkpoint, unflushed asynchronous commits lost)
+    cuts the run's sessions; the run fails, the next one takes the lock over and finishes."""
+    valid = lake(s3, warehouse)
+    settings = dataclasses.replace(warehouse, batch_max_files=1, lock_lease_s=3600)
+    # The harness server commits asynchronously (synchronous_commit=off, like the ETL's own
+    # sessions): without this, a crash right after set-up could take the fresh migrations.
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as c:
+        c.execute("CHECKPOINT")
+    restarted = []
+
+    def restart(at: str) -> None:
+        if at == stage and not restarted:
+            restarted.append(at)
+            pg_server.restart("immediate")
+
+    with pytest.raises(psycopg.OperationalError):
+        run(settings, today=TODAY, hook=restart)
+    assert restarted == [stage]
+    out = run(settings, today=TODAY)
+    assert out["skipped"] is None and "session had ended" in out["lock_taken_over"]
+    assert_nothing_lost(settings, valid)
+    assert one(settings, "SELECT sum(events) FROM dw.daily_overview") == len(valid)
+    assert one(settings, "SELECT count(*) FROM dw.dirty_days") == 0
+
