@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -763,3 +764,80 @@ def test_a_database_restart_mid_run_loses_and_doubles_nothing(s3, warehouse, pg_
     assert one(settings, "SELECT sum(events) FROM dw.daily_overview") == len(valid)
     assert one(settings, "SELECT count(*) FROM dw.dirty_days") == 0
 
+
+# == 5. every broken-object class, accounted ==================================================
+def test_every_broken_object_class_loads_what_it_can_and_accounts_for_the_rest(s3, warehouse, proxy, via_proxy,
+                                                                               pg_server):
+    p = warehouse.raw_prefix
+    settings = dataclasses.replace(warehouse, max_object_bytes=700_000)  # the bomb is under it
+    # Truncated: its complete lines load, the rest is one reject standing for the missing events.
+    t_evs, t_body = sent(50)
+    cut = t_body[:-40]
+    k_truncated = put(s3, p, cut, declared=50)
+    n = complete_lines(cut)
+    # The audit's bomb: ~600 KB of gzip expanding to 600 MB.
+    bomb = gzip.compress(b"\n" * (1 << 20), 9) * 600
+    k_bomb = put(s3, p, bomb, declared=25)
+    k_plain = put(s3, p, b'{"event_id": "plain JSON, not gzip"}\n', declared=1)
+    k_big = put(s3, p, os.urandom(800_000), declared=10)  # over max_object_bytes: never read
+    big_lines = gz(good_lines(2_600))  # an ordinary ratio, over max_decompressed_bytes
+    assert len(big_lines) < settings.max_object_bytes
+    assert len(gzip.decompress(big_lines)) > settings.max_decompressed_bytes
+    k_decompressed = put(s3, p, big_lines, declared=2_600)
+    k_csv = put(s3, p, gzip.compress(b"".join(b"2024-03-05,page_view,%d\n" % i for i in range(500))), declared=500)
+    # Receive times in 1970 and 2100 next to ordinary events: rejected, no partitions made.
+    w_evs = [event() for _ in range(3)]
+    odd = [event(received=datetime(1970, 1, 1, tzinfo=UTC)), event(received=datetime(2100, 1, 1, tzinfo=UTC))]
+    k_when = put(s3, p, gz([orjson.dumps(e) for e in (*odd, *w_evs)]), declared=5)
+    # A writer that declares 10 events and stores 8: loaded, and the mismatch is recorded.
+    l_evs, l_body = sent(8)
+    k_lie = put(s3, p, l_body, declared=10)
+    # An older writer: no metadata, accounted by its lines.
+    o_evs, o_body = sent(4)
+    k_old = put(s3, p, o_body)
+    k_stray = f"{p}dt={RECEIVED:%Y-%m-%d}/hr=10/export.csv"
+    s3.put_object(Bucket=BUCKET, Key=k_stray, Body=b"a,b\n")
+
+    out = run(settings, today=TODAY, s3=via_proxy)
+    again = run(settings, today=TODAY, s3=via_proxy)
+
+    failed = {k_bomb, k_plain, k_big, k_decompressed, k_csv, k_stray}
+    status = dict(q(settings, "SELECT key, status || '/' || coalesce(failure, '-') FROM dw.loaded_files"))
+    assert status == {**{k: "failed/permanent" for k in failed},
+                      **{k: "loaded/-" for k in (k_truncated, k_when, k_lie, k_old)}}
+    assert (out["files_failed_permanent"], out["files_retrying"], out["files_loaded"]) == (6, 0, 4)
+    # Marked failed once, with a reason, never read again; the oversized one never read at all.
+    assert again["files_failed"] == 0 and again["files_loaded"] == 0 and again["unreadable_objects"] == 6
+    assert [proxy.gets(k) for k in (k_bomb, k_plain, k_decompressed, k_csv)] == [1, 1, 1, 1]
+    assert proxy.gets(k_big) == proxy.gets(k_stray) == 0
+    errors = dict(q(settings, "SELECT key, error FROM dw.loaded_files WHERE status = 'failed'"))
+    assert "over the 700000 limit" in errors[k_big] and "not a valid gzip" in errors[k_plain]
+    assert "decompressed size exceeds" in errors[k_decompressed] and "not JSON lines" in errors[k_csv]
+    assert "not in the ingest layout" in errors[k_stray]
+    # The bomb: refused after one 256 KiB chunk of its 600 MB, on its ratio.
+    refused_after = int(re.search(r"refused after (\d+) decompressed bytes", errors[k_bomb]).group(1))
+    assert "decompression bomb refused" in errors[k_bomb] and refused_after <= 256 * 1024 < (600 << 20) // 2000
+    # What was declared of the bad objects read is kept: those events are known to be owed.
+    assert one(settings, "SELECT received FROM dw.loaded_files WHERE key = %s", k_bomb) == 25
+
+    trunc = q(settings, "SELECT reason, events, line_no FROM dw.rejected_events WHERE source_key = %s", k_truncated)
+    assert len(trunc) == 1 and trunc[0][0].startswith("truncated gzip stream")
+    assert trunc[0][1:] == (50 - n, n + 1)
+    when = q(settings, "SELECT reason FROM dw.rejected_events WHERE source_key = %s", k_when)
+    assert [r for (r,) in when] == ["received_at outside the object's dt partition (beyond the clock tolerance)"] * 2
+    parts = q(settings, "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'dw.events'::regclass")
+    assert parts == [("dw.events_2024_03",)]  # not 1,561 months from 1970 to 2100
+    assert one(settings, "SELECT received_source FROM dw.loaded_files WHERE key = %s", k_old) == "lines"
+
+    assert out["accounting_mismatches"] == 1 and out["mismatches"][0]["key"] == k_lie
+    assert metrics.document(out, function_name="etl")["AccountingMismatches"] == 1
+    assert_nothing_lost(settings, ids(t_evs[:n], w_evs, l_evs, o_evs), mismatched=frozenset({k_lie}))
+    with reader(pg_server, settings) as c:  # the Data health page's view of all this
+        assert c.execute("SELECT key, received, unaccounted FROM dw.v_accounting_mismatches").fetchall() == [
+            (k_lie, 10, 2)]
+        day = c.execute("SELECT received, events_loaded, duplicates, rejected, unaccounted, mismatched_files, "
+                        "unreadable_files FROM dw.v_load_identity_daily WHERE dt = %s", (RECEIVED.date(),)).fetchone()
+        assert day == (50 + 5 + 10 + 4, n + 3 + 8 + 4, 0, (50 - n) + 2, 2, 1, 6)
+        assert {k for (k,) in c.execute("SELECT key FROM dw.v_unreadable_objects")} == failed
+        reasons = dict(c.execute("SELECT reason, sum(rejected) FROM dw.v_rejects_by_reason GROUP BY reason"))
+        assert reasons["truncated gzip stream"] == 50 - n
