@@ -138,12 +138,14 @@ def connect(settings: Settings) -> psycopg.Connection:
         raise WarehouseUnavailable(
             f"cannot connect to the warehouse at {describe(settings)}: {str(exc).strip()}"
         ) from exc
-    ok = conn.execute("SELECT to_regclass('dw.loaded_files') IS NOT NULL").fetchone()[0]
+    ok, locked = conn.execute(
+        "SELECT to_regclass('dw.loaded_files') IS NOT NULL, to_regclass('dw.etl_lock') IS NOT NULL").fetchone()
     conn.commit()
-    if not ok:
+    if not ok or not locked:
         conn.close()
+        what = "no dw schema" if not ok else "no dw.etl_lock (sql/dw/0103)"
         raise WarehouseUnavailable(
-            f"the warehouse at {describe(settings)} has no dw schema: apply the sql/dw migrations"
+            f"the warehouse at {describe(settings)} has {what}: apply the sql/dw migrations"
         )
     return conn
 
