@@ -125,6 +125,23 @@ class PostgresServer:
         self.stop()
         raise last  # type: ignore[misc]
 
+    def restart(self, mode: str = "immediate") -> None:
+        """Restart the server on the same port and data, as a crash or a host reboot would.
+
+        ``immediate`` stops without a checkpoint (crash recovery replays the WAL on start,
+        and commits the server had not yet flushed are lost), ``fast`` cleanly. Every open
+        session is cut either way; the fault tests restart mid-run to see the ETL survive.
+        """
+        if mode not in ("immediate", "fast"):
+            raise ValueError(f"mode must be immediate or fast, got {mode!r}")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop")
+        proc = self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self._base / "server.log"),
+            "-o", f"-p {self.port}", "-w", "-t", "60", "start", check=False)
+        if proc.returncode != 0:
+            raise PostgresError(f"pg_ctl start after a restart failed: {proc.stderr}{self.log_tail()}")
+        wait_for_port(self.host, self.port, timeout=30)
+
     def log_tail(self, lines: int = 20) -> str:
         path = (self._base or Path("/nonexistent")) / "server.log"
         return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""

@@ -29,7 +29,8 @@ TABLES: list[tuple[str, str]] = [
     ("products", "products"), ("top_products", "products"),
     ("trends_daily", "trends"), ("trends_hourly", "trends"), ("hour_of_week", "trends"),
     ("acquisition_referrer", "acquisition"), ("acquisition_utm", "acquisition"),
-    ("rejects_by_reason", "health"), ("loads_daily", "health"), ("failed_files", "health"),
+    ("rejects_by_reason", "health"), ("loads_daily", "health"), ("load_identity_daily", "health"),
+    ("failed_files", "health"),
 ]
 PAGES = {
     "overview": ("Overview", "date range, device"),
@@ -133,7 +134,8 @@ def app_ui(request) -> Tag:
         _page("acquisition", _table_card("acquisition_referrer", "chart_acquisition"),
               _table_card("acquisition_utm")),
         _page("health", ui.output_ui("health_boxes"), _table_card("rejects_by_reason"),
-              _table_card("loads_daily", "chart_loads"), _table_card("failed_files")),
+              _table_card("loads_daily", "chart_loads"), _table_card("load_identity_daily"),
+              _table_card("failed_files")),
         title="Clickstream dashboards",
         id="page",
         sidebar=sidebar,

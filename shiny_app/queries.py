@@ -351,6 +351,20 @@ SELECT dt, files_loaded, files_failed, lines, events_loaded, duplicates, rejecte
  LIMIT 90
 """)
 
+# Every delivery accounted for (issue: nothing lost): per raw partition day, what the loaded
+# objects held (their writers' declared counts, else their lines) against what became of it.
+# unaccounted <> 0 or mismatched_files > 0 means events went missing between ingest and the
+# warehouse (dw.v_accounting_mismatches names the objects); unreadable_files are owed objects
+# the ETL keeps retrying or an operator has yet to mark (dw.v_unreadable_objects).
+LOAD_IDENTITY = _q("load_identity_daily", "health",
+                   "Accounting per day: received = loaded + duplicates + rejected", """
+SELECT dt, received, events_loaded, duplicates, rejected, unaccounted, mismatched_files,
+       unreadable_files
+  FROM dw.v_load_identity_daily
+ ORDER BY dt DESC
+ LIMIT 90
+""")
+
 REJECTS = _q("rejects_by_reason", "health", "Rejected events by reason", """
 SELECT stage, reason, sum(rejected)::bigint AS rejected
   FROM dw.v_rejects_by_reason
@@ -359,7 +373,7 @@ SELECT stage, reason, sum(rejected)::bigint AS rejected
 """)
 
 FAILED_FILES = _q("failed_files", "health", "Files that failed to load", """
-SELECT key, dt, attempts, error, loaded_at
+SELECT key, dt, failure, attempts, error, loaded_at, next_attempt_at, mark_reason
   FROM dw.v_failed_files
  ORDER BY loaded_at DESC
  LIMIT 100

@@ -91,12 +91,23 @@ class Settings:
     lookback_days: int = 2
     #: Day to start from when the warehouse has no watermark yet (else: discovered).
     start_date: date | None = None
-    #: Failed objects are retried by later runs until they have failed this many times.
-    max_attempts: int = 3
+    #: An object whose read failed is due again after retry_base_s * 2^(attempts - 1)
+    #: seconds, at most retry_max_s: retried by later runs until it loads or an operator
+    #: marks it (python -m etl.mark). Objects whose bytes are bad are never retried.
+    retry_base_s: int = 300
+    retry_max_s: int = 3600
+    #: Lease of the warehouse lock (etl.db.RunLock): the longest a killed run's lingering
+    #: session can keep the next run out. Must exceed the longest step between renewals
+    #: (one batch, one day's rollup refresh).
+    lock_lease_s: int = 180
+    #: How long a run asks again for a lock whose holder looks alive before it skips.
+    lock_grace_s: float = 2.0
     #: Stop taking new work when less than this much Lambda time is left.
     safety_ms: int = 60_000
     max_object_bytes: int = 64 * 1024 * 1024
     max_decompressed_bytes: int = 256 * 1024 * 1024
+    #: Decompressed/compressed bytes above which an object is refused as a bomb.
+    max_compression_ratio: float = 100.0
     #: Ingest never writes a longer accepted line (common.lake): lowering it loses events.
     max_line_bytes: int = MAX_LINE_BYTES
     batch_max_events: int = 50_000
@@ -158,7 +169,10 @@ class Settings:
             dw_ca_param=ca_param,
             lookback_days=_int(env, "ETL_LOOKBACK_DAYS", 2),
             start_date=start_date,
-            max_attempts=_int(env, "ETL_MAX_ATTEMPTS", 3, 1),
+            retry_base_s=_int(env, "ETL_RETRY_BASE_S", 300, 1),
+            retry_max_s=_int(env, "ETL_RETRY_MAX_S", 3600, 1),
+            lock_lease_s=_int(env, "ETL_LOCK_LEASE_S", 180, 10),
+            max_compression_ratio=float(_int(env, "ETL_MAX_COMPRESSION_RATIO", 100, 2)),
             safety_ms=_int(env, "ETL_SAFETY_MS", 60_000),
             max_object_bytes=_int(env, "ETL_MAX_OBJECT_BYTES", 64 * 1024 * 1024, 1),
             max_decompressed_bytes=_int(env, "ETL_MAX_DECOMPRESSED_BYTES", 256 * 1024 * 1024, 1),

@@ -32,6 +32,8 @@ class RawObject:
     dt: date
     etag: str | None
     size: int
+    #: The key is under a day prefix but not in the ingest layout: recorded as failed, not read.
+    stray: bool = False
 
 
 def day_prefix(raw_prefix: str, kind: str, day: date) -> str:
@@ -41,16 +43,22 @@ def day_prefix(raw_prefix: str, kind: str, day: date) -> str:
 
 
 def list_day(s3, bucket: str, raw_prefix: str, kind: str, day: date) -> Iterator[RawObject]:
-    """Every well-formed object key of one day and kind, in key (= arrival) order."""
+    """Every object of one day and kind, in key (= arrival) order.
+
+    A key the ingest contract would not write (a stray upload) is yielded with ``stray``
+    set rather than ignored, so it is recorded and seen instead of silently skipped; only
+    empty "folder" markers (keys ending in ``/``) hold nothing and are passed over.
+    """
     prefix = day_prefix(raw_prefix, kind, day)
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
-            if not _KEY_TAIL.fullmatch(key[len(prefix):]):
-                continue  # not written by the ingest contract (a stray upload): ignored
+            size = int(obj.get("Size", 0))
+            if key.endswith("/") and size == 0:
+                continue
             yield RawObject(key=key, kind=kind, dt=day, etag=(obj.get("ETag") or "").strip('"') or None,
-                            size=int(obj.get("Size", 0)))
+                            size=size, stray=not _KEY_TAIL.fullmatch(key[len(prefix):]))
 
 
 def discover_first_day(s3, bucket: str, raw_prefix: str) -> date | None:

@@ -20,8 +20,8 @@ with. That needs the duplicates removed *before* the COPY, in this order:
    purchases, days, counts) counts new events only;
 5. ``COPY dw.event_ids`` then ``COPY dw.events``. dw.event_ids keeps its primary key: if
    anything else inserted one of these ids since step 3 (impossible while the ETL holds
-   its advisory lock), the COPY fails and the whole batch rolls back, so a duplicate can
-   never reach dw.events;
+   its lock lease, which each batch re-proves in its own transaction), the COPY fails and
+   the whole batch rolls back, so a duplicate can never reach dw.events;
 6. purchases (de-duplicated by transaction_id) and sessions (from per-object partial
    aggregates) merged from small temporary tables; products upserted; rejects inserted
    (unique per source line); days marked dirty; manifest counts updated; commit.
@@ -33,7 +33,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 import psycopg
 
@@ -51,7 +52,8 @@ Hook = Callable[[str], None]
 SETUP_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS etl_rejects (
     source_key text, line_no integer, item_index integer, stage text, reason text,
-    payload jsonb, raw text, app_id text, request_id text, received_at timestamptz
+    payload jsonb, raw text, app_id text, request_id text, received_at timestamptz,
+    events integer
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS etl_purchases (
     transaction_id text, event_id uuid, event_ts timestamptz, session_id text,
@@ -75,15 +77,19 @@ CREATE TEMP TABLE IF NOT EXISTS etl_sessions (
 SET synchronous_commit = off;
 """
 
+# ``error`` of a loaded object notes a stream that broke part-way (its remainder is a reject).
 MANIFEST_SQL = """
-INSERT INTO dw.loaded_files AS f (key, kind, dt, etag, size_bytes, status, lines)
+INSERT INTO dw.loaded_files AS f (key, kind, dt, etag, size_bytes, status, lines, received,
+                                  received_source, error)
 SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], %s::text[], %s::bigint[],
-                     %s::text[], %s::integer[])
+                     %s::text[], %s::integer[], %s::integer[], %s::text[], %s::text[])
 ON CONFLICT (key) DO UPDATE SET
     etag = EXCLUDED.etag, size_bytes = EXCLUDED.size_bytes, lines = EXCLUDED.lines,
+    received = EXCLUDED.received, received_source = EXCLUDED.received_source,
     replays = f.replays + (f.status = 'loaded')::int,
     attempts = CASE WHEN f.status = 'loaded' THEN f.attempts ELSE f.attempts + 1 END,
-    status = 'loaded', error = NULL, loaded_at = now()
+    status = 'loaded', failure = NULL, next_attempt_at = NULL, error = EXCLUDED.error,
+    loaded_at = now()
 RETURNING key, file_id
 """
 
@@ -160,7 +166,7 @@ REJECTS_SQL = f"""
 INSERT INTO dw.rejected_events ({", ".join(REJECT_COLUMNS)})
 SELECT {", ".join(REJECT_COLUMNS)} FROM etl_rejects
 ON CONFLICT (source_key, line_no) DO NOTHING
-RETURNING source_key
+RETURNING source_key, events
 """
 
 DIRTY_SQL = """
@@ -177,11 +183,29 @@ UPDATE dw.loaded_files f
  WHERE f.key = v.key
 """
 
+# The batch's objects whose manifest row does not add up (received <> loaded + dups + rejected).
+UNACCOUNTED_SQL = """
+SELECT key, unaccounted FROM dw.loaded_files WHERE key = ANY(%s::text[]) AND unaccounted <> 0
+"""
+
+# A failed object: permanent ones once (the runner never picks them again), transient ones
+# with the next attempt due after base * 2^(attempts - 1) seconds, capped. An operator's mark
+# (etl.mark) survives further failures (a replay may retry a marked object); a load clears
+# nothing of it but the failure. Never downgrades an object already loaded.
 FAILED_SQL = """
-INSERT INTO dw.loaded_files AS f (key, kind, dt, etag, size_bytes, status, error)
-VALUES (%s, %s, %s, %s, %s, 'failed', %s)
+INSERT INTO dw.loaded_files AS f (key, kind, dt, etag, size_bytes, status, error, failure,
+                                  next_attempt_at, failed_since, received, received_source)
+VALUES (%(key)s, %(kind)s, %(dt)s, %(etag)s, %(size)s, 'failed', %(error)s, %(failure)s,
+        CASE WHEN %(failure)s = 'transient' THEN now() + make_interval(secs => least(%(max_s)s, %(base_s)s)) END,
+        now(), %(received)s, CASE WHEN %(received)s::integer IS NOT NULL THEN 'metadata' END)
 ON CONFLICT (key) DO UPDATE SET
     attempts = f.attempts + 1, error = EXCLUDED.error, etag = EXCLUDED.etag,
+    failure = EXCLUDED.failure,
+    next_attempt_at = CASE WHEN EXCLUDED.failure = 'transient' THEN now() + make_interval(
+        secs => least(%(max_s)s, %(base_s)s * power(2, least(f.attempts, 30)))) END,
+    failed_since = coalesce(f.failed_since, now()),
+    received = coalesce(EXCLUDED.received, f.received),
+    received_source = coalesce(EXCLUDED.received_source, f.received_source),
     loaded_at = now()
 WHERE f.status = 'failed'
 """
@@ -196,6 +220,13 @@ class FileResult:
     events_loaded: int
     duplicates: int
     rejected: int
+    #: What the delivery holds (declared by its writer, else its lines) and where that came from.
+    received: int = 0
+    received_source: str = "lines"
+    stream_error: str | None = None
+    #: received - loaded - duplicates - rejected as the manifest row now has it (a replay's
+    #: row keeps its first load's counts): 0 when every delivered event is accounted for.
+    unaccounted: int = 0
 
 
 def prepare(conn: psycopg.Connection) -> None:
@@ -218,17 +249,31 @@ def _exclusions(objs: list[ParsedObject], known: set[str]) -> dict[int, set[str]
     return out
 
 
+class Fence(Protocol):
+    """What the loader needs of the run lock: prove, inside a transaction, it is still ours."""
+
+    def fence(self, cur: psycopg.Cursor) -> None: ...
+
+
 def load_batch(
     conn: psycopg.Connection, objs: list[ParsedObject], *, replay_keys: frozenset[str] = frozenset(),
-    hook: Hook | None = None,
+    hook: Hook | None = None, lock: Fence | None = None,
 ) -> list[FileResult]:
-    """Load whole objects in one transaction; on any error nothing of them remains."""
+    """Load whole objects in one transaction; on any error nothing of them remains.
+
+    With ``lock``, the transaction first proves the run still holds the warehouse lock
+    (and keeps its row locked until commit), so a run that lost its lease to another
+    can never commit a batch after it.
+    """
     hook = hook or (lambda _stage: None)
     with conn.transaction(), conn.cursor() as cur:
+        if lock is not None:
+            lock.fence(cur)
         cur.execute(MANIFEST_SQL, (
             [o.key for o in objs], [o.kind for o in objs], [o.dt for o in objs],
             [o.etag for o in objs], [o.size for o in objs], ["loaded"] * len(objs),
-            [o.lines for o in objs],
+            [o.lines for o in objs], [o.received for o in objs],
+            [o.received_source for o in objs], [o.stream_error for o in objs],
         ))
         file_ids = dict(cur.fetchall())
 
@@ -241,10 +286,12 @@ def load_batch(
         for i, drop in _exclusions(objs, known).items():
             objs[i] = objs[i].reparse(drop)
 
-        lows = [o.min_ts for o in objs if o.min_ts is not None]
-        if lows:
-            cur.execute("SELECT dw.ensure_event_partitions(%s, %s)",
-                        (min(lows), max(o.max_ts for o in objs if o.max_ts is not None)))
+        # Exactly the months the batch's events fall in (each object's are bounded by its dt
+        # partition, see etl.parsing), never every month between the batch's extremes.
+        months = sorted({d.replace(day=1) for o in objs for d in o.days})
+        if months:
+            cur.execute("SELECT dw.ensure_event_partitions(m, m) FROM unnest(%s::timestamptz[]) AS m",
+                        ([datetime(m.year, m.month, m.day, tzinfo=UTC) for m in months],))
 
         if any(o.event_ids for o in objs):
             with cur.copy("COPY dw.event_ids (event_id, event_ts) FROM STDIN") as cp:
@@ -289,7 +336,8 @@ def load_batch(
         rejected: Counter[str] = Counter()
         if any(o.rejects for o in objs):
             cur.execute(REJECTS_SQL)
-            rejected = Counter(r[0] for r in cur.fetchall())
+            for source_key, events in cur.fetchall():
+                rejected[source_key] += events
         days = sorted(set().union(*(o.days for o in objs)))
         if days:
             cur.execute(DIRTY_SQL, (days,))
@@ -297,32 +345,52 @@ def load_batch(
         results = [FileResult(
             key=o.key, lines=o.lines, events_loaded=len(o.event_ids),
             duplicates=o.duplicates_in_object + o.excluded, rejected=rejected[o.key],
+            received=o.received, received_source=o.received_source, stream_error=o.stream_error,
         ) for o in objs]
         cur.execute(COUNTS_SQL, (
             [r.key for r in results], [r.events_loaded for r in results],
             [r.rejected for r in results], [r.duplicates for r in results],
             [r.key in replay_keys for r in results],
         ))
+        cur.execute(UNACCOUNTED_SQL, ([r.key for r in results],))
+        off = dict(cur.fetchall())
+        for r in results:
+            r.unaccounted = off.get(r.key, 0)
         hook("before_commit")
     return results
 
 
-def record_failure(conn: psycopg.Connection, obj, error: str) -> None:
-    """Mark an unreadable object failed (never downgrades an object already loaded)."""
-    with conn.transaction():
-        conn.execute(FAILED_SQL, (obj.key, obj.kind, obj.dt, obj.etag, obj.size, error[:2000]))
+def record_failure(conn: psycopg.Connection, obj, error: str, *, permanent: bool = False,
+                   retry_base_s: float = 300, retry_max_s: float = 3600, received: int | None = None,
+                   lock: Fence | None = None) -> None:
+    """Mark an object failed: ``permanent`` once, else due again after a backoff.
+
+    Never downgrades an object already loaded. ``received`` is the writer's declared count
+    when the object was read (permanently bad content), so its events are known to be owed.
+    """
+    with conn.transaction(), conn.cursor() as cur:
+        if lock is not None:
+            lock.fence(cur)
+        cur.execute(FAILED_SQL, {
+            "key": obj.key, "kind": obj.kind, "dt": obj.dt, "etag": obj.etag, "size": obj.size,
+            "error": error[:2000], "failure": "permanent" if permanent else "transient",
+            "base_s": float(retry_base_s), "max_s": float(retry_max_s), "received": received,
+        })
 
 
 def refresh_dirty_days(conn: psycopg.Connection, *, time_left: Callable[[], float] | None = None,
                        hook: Hook | None = None,
                        connect: Callable[[], psycopg.Connection] | None = None,
-                       parallel: int = 1) -> list[date]:
+                       parallel: int = 1,
+                       before_day: Callable[[psycopg.Connection], None] | None = None) -> list[date]:
     """Recompute the rollups of every dirty day, one transaction per day, oldest first.
 
     With ``connect`` and ``parallel`` > 1, up to ``parallel`` days are refreshed at once on
     separate connections (``conn`` plus ``parallel - 1`` opened with ``connect``). Each
     day's refresh only touches that day's rollup rows, so concurrent days never wait on
     each other; on two cores this halves the rollup phase of a multi-day load.
+    ``before_day`` runs on the day's connection before its transaction (the run renews its
+    lock lease there, so a long refresh never lets the lease run out).
     """
     days = [r[0] for r in conn.execute("SELECT day FROM dw.dirty_days ORDER BY day").fetchall()]
     conn.commit()
@@ -338,6 +406,8 @@ def refresh_dirty_days(conn: psycopg.Connection, *, time_left: Callable[[], floa
             if time_left is not None and time_left() <= 0:
                 todo.clear()
                 return
+            if before_day is not None:
+                before_day(c)
             with c.transaction():
                 c.execute("SELECT dw.refresh_day(%s)", (day,))
                 c.execute("DELETE FROM dw.dirty_days WHERE day = %s", (day,))

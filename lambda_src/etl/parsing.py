@@ -2,9 +2,17 @@
 
 The ETL defends itself per line even though the ingest Lambda validated the events: the
 lake is append-only and anything with write access can put an object there. A bad line
-becomes a reject row (reason + payload or raw text) and the rest of the object loads; an
-object that cannot be read at all (not gzip, truncated, over the size limits) raises
-:class:`ObjectError` and is recorded as failed by the runner.
+becomes a reject row (reason + payload or raw text) and the rest of the object loads. A
+stream that breaks part-way (truncated, corrupt after a good member) loads its complete
+lines and records the remainder as one reject row ("truncated gzip stream", "corrupt gzip
+stream") standing for the events the writer says were there. Only an object that is not a
+gzip JSON-lines delivery at all (no gzip header, over the size or ratio limits, no JSON in
+its first lines) raises :class:`ObjectError`: it is recorded as permanently failed.
+
+Every event must have been received inside its object's ``dt`` partition (with the clock
+tolerance ``max_future`` either side) and happened no earlier than ``max_late`` before it
+was received, so one object can only ever touch the months around its ``dt``: that is
+what bounds the monthly partitions the loader creates.
 
 Everything a row carries has been checked so that PostgreSQL can never refuse it: the shared
 text rule (:mod:`common.text`, the same function ingest rejects events with, so an event
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -44,7 +52,7 @@ EVENT_COLUMNS = (
 #: Column order of reject rows (``source_key`` is the object key).
 REJECT_COLUMNS = (
     "source_key", "line_no", "item_index", "stage", "reason", "payload", "raw", "app_id",
-    "request_id", "received_at",
+    "request_id", "received_at", "events",
 )
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -54,11 +62,33 @@ _TS = re.compile(
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _MAX_MONEY = 1e13  # numeric(18,4) holds 14 integer digits
 _MAX_RAW = 8192
+#: Complete lines read before an object with no JSON line among them is refused as "not
+#: JSON lines" (and not turned into that many reject rows). Ingest never writes a line that
+#: is not JSON, so the first line already tells; a hundred leaves room for damaged objects.
+NOT_JSON_PROBE = 100
+OUTSIDE_PARTITION = "received_at outside the object's dt partition (beyond the clock tolerance)"
+TRUNCATED = "truncated gzip stream"
+CORRUPT = "corrupt gzip stream"
 _CHUNK = 1024 * 1024
 
 
 class ObjectError(Exception):
-    """The object as a whole cannot be read; nothing from it is loaded."""
+    """The object as a whole cannot be loaded; nothing from it is.
+
+    ``permanent`` errors are about the object's bytes (not gzip, over a limit, not JSON
+    lines): reading it again gives the same answer, so it is marked failed once. Read
+    failures (:class:`ReadError`) are not: the object is retried by later runs.
+    """
+
+    permanent: bool = True
+    #: The writer's declared line count, when the object was read (set by the runner).
+    declared: int | None = None
+
+
+class ReadError(ObjectError):
+    """The object could not be fetched (S3 error, timeout, throttling, reset, short read)."""
+
+    permanent = False
 
 
 class Reject(Exception):
@@ -66,43 +96,106 @@ class Reject(Exception):
 
 
 # -- gunzip ---------------------------------------------------------------------------------
-def gunzip_chunks(chunks: Iterable[bytes], max_total: int) -> Iterator[bytes]:
-    """Stream-decompress (multi-member) gzip, never producing more than ``max_total`` bytes.
+#: Default ceiling on decompressed / compressed bytes. Ingest's gzip JSON lines reach ~20:1
+#: at worst (500 events of one request sharing every enrichment field; measured with
+#: ``ingest.storage.gzip_bytes``); deflate's own maximum is ~1032:1, which is what a bomb
+#: uses. 100:1 leaves the real data a five-fold margin and refuses a bomb after its first
+#: output chunk.
+MAX_RATIO = 100.0
+#: Decompressed bytes allowed beyond ``ratio * compressed`` (tiny objects, gzip headers).
+RATIO_SLACK = 64 * 1024
+#: Output produced per zlib call: the ratio and size limits are checked after each one,
+#: before any of it is yielded to the line splitter, so a bomb costs at most this much.
+_GZ_CHUNK = 256 * 1024
 
-    The output bound is enforced while decompressing (``max_length``), so a gzip bomb costs
-    at most ``max_total`` bytes of memory and time before it is refused.
+
+class GzipStream:
+    """Decompressed chunks of a (multi-member) gzip body, with hard limits checked as it goes.
+
+    Why a class and not a generator that raises: a stream that breaks part-way (truncated
+    upload, corrupt bytes after the last good member) still delivered every complete line
+    before the break, and those must load. So iteration simply stops at the break and
+    :attr:`error` says why; the caller loads the complete lines and records the remainder
+    as rejected. Only what says the object as a whole is not a gzip JSON-lines delivery
+    raises :class:`ObjectError` (permanent): no gzip header at all, more than
+    ``max_total`` bytes, or a compression ratio no real delivery has (a bomb). Both limits
+    are checked after every ``_GZ_CHUNK`` of output and before it is yielded, so refusing a
+    bomb costs one chunk of work whatever its size (:attr:`decompressed` says how much).
     """
-    d = zlib.decompressobj(wbits=31)
-    member_input = False  # has the current gzip member been fed anything?
-    total = 0
-    for chunk in chunks:
-        data = chunk
-        if data:
-            member_input = True
-        while True:
-            try:
-                out = d.decompress(data, _CHUNK)
-            except zlib.error as exc:
-                raise ObjectError(f"not a valid gzip stream: {exc}") from exc
-            total += len(out)
-            if total > max_total:
-                raise ObjectError(f"decompressed size exceeds the limit of {max_total} bytes")
-            if out:
-                yield out
-            if d.eof:
-                data = d.unused_data
-                if data.strip(b"\x00") == b"":
-                    data = b""  # zero padding after the last member is tolerated
-                d = zlib.decompressobj(wbits=31)
-                member_input = bool(data)
-                if not data:
+
+    def __init__(self, chunks: Iterable[bytes], *, max_total: int, max_ratio: float | None = MAX_RATIO,
+                 slack: int = RATIO_SLACK) -> None:
+        self._chunks = chunks
+        self.max_total = max_total
+        self.max_ratio = max_ratio
+        self.slack = slack
+        #: Bytes produced / compressed bytes consumed so far.
+        self.decompressed = 0
+        self.consumed = 0
+        #: Why the stream stopped early (truncated or corrupt); None when it ended cleanly.
+        self.error: str | None = None
+        #: True once iteration has ended (cleanly or at a break).
+        self.exhausted = False
+
+    def _check(self) -> None:
+        if self.decompressed > self.max_total:
+            raise ObjectError(f"decompressed size exceeds the limit of {self.max_total} bytes")
+        if self.max_ratio is not None and self.decompressed > self.max_ratio * self.consumed + self.slack:
+            raise ObjectError(
+                f"decompression bomb refused: {self.decompressed} bytes from {self.consumed} compressed "
+                f"bytes is over the {self.max_ratio:g}:1 ratio limit (refused after "
+                f"{self.decompressed} decompressed bytes)")
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._run()
+        finally:
+            self.exhausted = True
+
+    def _run(self) -> Iterator[bytes]:
+        d = zlib.decompressobj(wbits=31)
+        member_input = False  # has the current gzip member been fed anything?
+        for chunk in self._chunks:
+            data = chunk
+            if data:
+                member_input = True
+            while True:
+                try:
+                    out = d.decompress(data, _GZ_CHUNK)
+                except zlib.error as exc:
+                    if self.decompressed == 0:
+                        raise ObjectError(f"not a valid gzip stream: {exc}") from exc
+                    self.error = f"corrupt gzip stream after {self.decompressed} decompressed bytes: {exc}"
+                    return
+                rest = d.unused_data if d.eof else d.unconsumed_tail
+                self.consumed += len(data) - len(rest)
+                self.decompressed += len(out)
+                self._check()
+                if out:
+                    yield out
+                if d.eof:
+                    data = d.unused_data
+                    if data.strip(b"\x00") == b"":
+                        data = b""  # zero padding after the last member is tolerated
+                    d = zlib.decompressobj(wbits=31)
+                    member_input = bool(data)
+                    if not data:
+                        break
+                    continue
+                data = d.unconsumed_tail
+                if not data and len(out) < _GZ_CHUNK:
                     break
-                continue
-            data = d.unconsumed_tail
-            if not data and len(out) < _CHUNK:
-                break
-    if member_input and not d.eof:
-        raise ObjectError("truncated gzip stream (no end-of-stream marker)")
+        if member_input and not d.eof:
+            self.error = (f"truncated gzip stream (no end-of-stream marker after {self.decompressed} "
+                          "decompressed bytes)")
+
+
+def gunzip_chunks(chunks: Iterable[bytes], max_total: int, *, max_ratio: float | None = MAX_RATIO) -> Iterator[bytes]:
+    """All of a gzip body or :class:`ObjectError`: the strict form of :class:`GzipStream`."""
+    stream = GzipStream(chunks, max_total=max_total, max_ratio=max_ratio)
+    yield from stream
+    if stream.error is not None:
+        raise ObjectError(stream.error)
 
 
 def iter_lines(
@@ -234,8 +327,14 @@ def _items(v: object) -> str | None:
     return orjson.dumps(clean).decode()
 
 
-def event_row(ev: object, *, max_late: timedelta, max_future: timedelta) -> tuple:
-    """Validate one accepted event and return its staging row (see :data:`EVENT_COLUMNS`)."""
+def event_row(ev: object, *, max_late: timedelta, max_future: timedelta,
+              received_window: tuple[datetime, datetime] | None = None) -> tuple:
+    """Validate one accepted event and return its staging row (see :data:`EVENT_COLUMNS`).
+
+    ``received_window`` is the half-open range ``received_at`` must fall in (the object's
+    dt day widened by the clock tolerance); outside it the event is refused rather than
+    given a partition of its own.
+    """
     if not isinstance(ev, dict):
         raise Reject("not a JSON object")
     event_id = ev.get("event_id")
@@ -246,6 +345,8 @@ def event_row(ev: object, *, max_late: timedelta, max_future: timedelta) -> tupl
         raise Reject("invalid event_name")
     event_ts = parse_ts(ev.get("event_ts"), "event_ts")
     received_at = parse_ts(ev.get("received_at"), "received_at")
+    if received_window is not None and not received_window[0] <= received_at < received_window[1]:
+        raise Reject(OUTSIDE_PARTITION)
     if event_ts < received_at - max_late:
         raise Reject("event_ts too old: before received_at minus the late-event window")
     if event_ts > received_at + max_future:
@@ -364,7 +465,7 @@ def _fast_items(v: list) -> str | None:
 
 
 def _fast_row(ev: object, tcache: dict[str, datetime], max_late: timedelta,
-              max_future: timedelta) -> tuple[tuple, datetime] | None:
+              max_future: timedelta, window: tuple[datetime, datetime] | None) -> tuple[tuple, datetime] | None:
     """The staging row of a well-formed event, or None to let :func:`event_row` decide."""
     if ev.__class__ is not dict:
         return None
@@ -379,6 +480,8 @@ def _fast_row(ev: object, tcache: dict[str, datetime], max_late: timedelta,
     event_ts = _fast_ts(ts_raw, tcache)
     received_at = _fast_ts(rec_raw, tcache)
     if event_ts is None or received_at is None:
+        return None
+    if window is not None and not window[0] <= received_at < window[1]:
         return None
     if event_ts < received_at - max_late or event_ts > received_at + max_future:
         return None
@@ -477,7 +580,10 @@ class ParsedObject:
     dt: date
     etag: str | None
     size: int | None
+    #: Non-blank lines seen, the unreadable remainder of a broken stream counting as one.
     lines: int = 0
+    #: Lines the writer says the object holds (S3 metadata), None for older writers.
+    declared: int | None = None
     #: COPY text rows in :data:`EVENT_COLUMNS` order, each ending in a newline.
     copy_text: bytes = b""
     #: COPY text rows ``event_id<TAB>event_ts`` for dw.event_ids, same order.
@@ -490,6 +596,10 @@ class ParsedObject:
     duplicates_in_object: int = 0
     #: Rows left out because the loader already had their event_id (see ``exclude``).
     excluded: int = 0
+    #: Why the gzip stream stopped before its end (truncated, corrupt), else None.
+    stream_error: str | None = None
+    #: Decompressed bytes read.
+    decompressed: int = 0
     #: item_id -> [first_seen, last_seen, name, brand, category, price] (latest attributes)
     products: dict[str, list] = field(default_factory=dict)
     sessions: list[tuple] = field(default_factory=list)
@@ -499,12 +609,21 @@ class ParsedObject:
     body: bytes | None = None
     options: dict = field(default_factory=dict)
 
+    @property
+    def received(self) -> int:
+        """What this delivery holds: the writer's count when it gave one, else the lines seen."""
+        return self.declared if self.declared is not None else self.lines
+
+    @property
+    def received_source(self) -> str:
+        return "metadata" if self.declared is not None else "lines"
+
     def reparse(self, exclude: frozenset[str] | set[str]) -> ParsedObject:
         """This object parsed again, leaving out the rows whose event_id is in ``exclude``."""
         if self.body is None:
             raise ValueError(f"{self.key}: no body kept to re-parse")
         return parse_object(self.key, self.kind, self.dt, self.etag, self.size, [self.body],
-                            exclude=exclude, **self.options)
+                            exclude=exclude, declared=self.declared, **self.options)
 
     @property
     def rows(self) -> list[dict[str, str | None]]:
@@ -512,6 +631,34 @@ class ParsedObject:
         text = self.copy_text.decode()
         return [dict(zip(EVENT_COLUMNS, decode_copy_line(line), strict=True))
                 for line in text.split("\n")[:-1]]
+
+
+def declared_count(metadata: Mapping[str, str] | None) -> int | None:
+    """Lines the writer says it stored, from the object's S3 user metadata.
+
+    Ingest writes ``events`` and ``rejected`` (one object holds one kind, so one is 0);
+    writers before that wrote ``event-count`` with the same meaning. Anything unusable
+    (absent, not a count) means "unknown": the object is then accounted by its lines.
+    """
+    if not metadata:
+        return None
+
+    def count(name: str) -> int | None:
+        raw = metadata.get(name)
+        if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 9:
+            return None
+        return int(raw)
+
+    if "events" in metadata or "rejected" in metadata:
+        ev, rej = count("events") if "events" in metadata else 0, count("rejected") if "rejected" in metadata else 0
+        return None if ev is None or rej is None else ev + rej
+    return count("event-count")
+
+
+def received_window(dt: date, tolerance: timedelta) -> tuple[datetime, datetime]:
+    """Where ``received_at`` of an object in partition ``dt`` may fall: the day, widened."""
+    start = datetime(dt.year, dt.month, dt.day, tzinfo=UTC)
+    return start - tolerance, start + timedelta(days=1) + tolerance
 
 
 def _payload_and_raw(line: bytes | None, obj: object | None) -> tuple[str | None, str | None]:
@@ -551,16 +698,21 @@ def parse_object(
     key: str, kind: str, dt: date, etag: str | None, size: int | None,
     chunks: Iterable[bytes], *, max_decompressed: int, max_line: int,
     max_late: timedelta, max_future: timedelta, exclude: frozenset[str] | set[str] = frozenset(),
+    max_ratio: float | None = MAX_RATIO, declared: int | None = None,
 ) -> ParsedObject:
     """Read, validate and split one object into COPY rows, rejects and partial aggregates.
 
     Rows whose event_id is in ``exclude`` (already in the warehouse, or earlier in the same
     batch) are left out and counted in ``excluded``: the loader re-parses an object that way
     so that everything derived from it (sessions, purchases, days) counts new events only.
+
+    ``declared`` is the writer's own count of the object's lines (S3 metadata): it is what
+    the accounting checks against, and what tells how many events the unreadable remainder
+    of a truncated object stood for. Without it the remainder counts as one line.
     """
-    po = ParsedObject(key=key, kind=kind, dt=dt, etag=etag, size=size, options={
+    po = ParsedObject(key=key, kind=kind, dt=dt, etag=etag, size=size, declared=declared, options={
         "max_decompressed": max_decompressed, "max_line": max_line, "max_late": max_late,
-        "max_future": max_future})
+        "max_future": max_future, "max_ratio": max_ratio})
     body_parts: list[bytes] = []
 
     def keep(parts: Iterable[bytes]) -> Iterator[bytes]:
@@ -568,6 +720,9 @@ def parse_object(
             body_parts.append(part)
             yield part
 
+    source = keep(chunks)
+    stream = GzipStream(source, max_total=max_decompressed, max_ratio=max_ratio)
+    window = received_window(dt, max_future) if kind == "events" else None
     seen: set[str] = set()
     ids, rejects, days = po.event_ids, po.rejects, po.days
     out: list[str] = []
@@ -577,8 +732,15 @@ def parse_object(
     min_ts = max_ts = None
     loads = orjson.loads
     utc = UTC
-    for line_no, line, length in iter_lines(gunzip_chunks(keep(chunks), max_decompressed),
-                                            max_line=max_line):
+    json_lines = not_json = last_line = 0
+    tail: tuple[int, bytes | None] | None = None
+    for line_no, line, length in iter_lines(stream, max_line=max_line):
+        if stream.error is not None:
+            # Only the unterminated bytes after a break arrive once the stream has stopped:
+            # part of a line, never parsed (it would be a prefix of the real one).
+            tail = (line_no, line)
+            break
+        last_line = line_no
         if line is not None and not line.strip():
             continue  # blank lines (a trailing newline) are not events
         po.lines += 1
@@ -589,7 +751,11 @@ def parse_object(
             try:
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
+                not_json += 1
+                if not json_lines and not_json >= NOT_JSON_PROBE:
+                    raise ObjectError(f"not JSON lines: none of the first {not_json} lines is JSON") from exc
                 raise Reject(f"invalid JSON: {exc}") from exc
+            json_lines += 1
             escape = b"\\" in line
             if kind == "rejected":
                 rejects.append(_ingest_reject(key, line_no, obj, line))
@@ -600,15 +766,15 @@ def parse_object(
                 problem = value_problem(obj)
                 if problem is not None:
                     raise Reject(problem)
-            fast = _fast_row(obj, tcache, max_late, max_future)
+            fast = _fast_row(obj, tcache, max_late, max_future, window)
             if fast is None:
-                row, ts = event_row(obj, max_late=max_late, max_future=max_future)
+                row, ts = event_row(obj, max_late=max_late, max_future=max_future, received_window=window)
                 row = _copy_ready(row)
             else:
                 row, ts = fast
         except Reject as r:
             payload, raw = _payload_and_raw(line, obj)
-            rejects.append((key, line_no, None, "etl", str(r), payload, raw, *_ctx(obj)))
+            rejects.append((key, line_no, None, "etl", str(r), payload, raw, *_ctx(obj), 1))
             continue
         eid = row[0]
         if eid in seen:
@@ -633,13 +799,39 @@ def parse_object(
         if row[2] == "purchase" and row[26] == "f":
             po.purchases.append((row[23], eid, row[1], row[8], row[7], row[9], row[21], row[22],
                                  row[24], row[25]))
+    if not json_lines and not_json:
+        raise ObjectError(f"not JSON lines: none of its {not_json} lines is JSON")
+    if stream.error is not None:
+        rejects.append(_remainder(po, stream.error, tail, last_line))
+    po.stream_error, po.decompressed = stream.error, stream.decompressed
     po.min_ts, po.max_ts = min_ts, max_ts
     if out:
         po.copy_text = ("\n".join(out) + "\n").encode()
         po.id_text = ("\n".join(id_out) + "\n").encode()
     po.sessions = [(sid, uid, *agg) for (sid, uid), agg in sessions.items()]
+    for _ in source:  # a stream that broke early has not read every chunk
+        pass
     po.body = body_parts[0] if len(body_parts) == 1 else b"".join(body_parts)
     return po
+
+
+def _remainder(po: ParsedObject, error: str, tail: tuple[int, bytes | None] | None, last_line: int) -> tuple:
+    """The reject row for what a broken stream could not deliver, counted once in ``lines``.
+
+    It stands for the events the writer declared beyond the complete lines (0 when its
+    count says none is missing), or for one line when there is no declared count.
+    """
+    complete = po.lines
+    po.lines += 1
+    missing = max(po.declared - complete, 0) if po.declared is not None else 1
+    label = TRUNCATED if error.startswith(TRUNCATED) else CORRUPT
+    what = (f"{missing} declared event(s)" if po.declared is not None else "the rest of the object")
+    line_no = tail[0] if tail is not None else last_line + 1
+    raw = None
+    if tail is not None and tail[1]:
+        raw = tail[1][:_MAX_RAW].decode("utf-8", "replace").replace("\x00", "\ufffd")
+    reason = f"{label}: {what} unreadable after line {last_line} ({error})"
+    return (po.key, line_no, None, "etl", reason[:1000], None, raw, None, None, None, missing)
 
 
 def _note_session(sessions: dict[tuple[str, str | None], list], row: tuple, uts: datetime) -> None:
@@ -698,10 +890,10 @@ def _ingest_reject(key: str, line_no: int, obj: object, line: bytes) -> tuple:
     if not isinstance(obj, dict):
         payload, raw = _payload_and_raw(line, obj)
         return (key, line_no, None, "ingest", "unreadable ingest reject record", payload, raw,
-                None, None, None)
+                None, None, None, 1)
     reason = obj.get("reason")
     reason = clean_text(reason[:1000]) if isinstance(reason, str) and reason else "unspecified ingest reject"
     index = obj.get("index")
     index = index if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 2**31 else None
     payload, raw = _payload_and_raw(line, obj.get("payload"))
-    return (key, line_no, index, "ingest", reason, payload, raw, *_ctx(obj))
+    return (key, line_no, index, "ingest", reason, payload, raw, *_ctx(obj), 1)

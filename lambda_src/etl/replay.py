@@ -1,8 +1,9 @@
 """Reload one received-date partition: ``python -m etl.replay --date YYYY-MM-DD``.
 
 Uses the same environment as the Lambda (RAW_BUCKET, RAW_PREFIX, DW_DSN or DW_* + SSM). It
-takes the same advisory lock as scheduled runs, so it never overlaps one, and it is
-idempotent: replaying a loaded day adds no rows.
+takes the same warehouse lock (a lease, etl.db.RunLock) as scheduled runs, so it never
+overlaps one, and it is idempotent: replaying a loaded day adds no rows. It also tries the
+day's failed objects again, marked or not.
 """
 
 from __future__ import annotations

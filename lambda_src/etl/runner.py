@@ -11,6 +11,17 @@ is 0, the same work runs on threads. Objects are consumed in key order either wa
 The run stops taking new objects when the Lambda deadline is near (``safety_ms`` left) and
 reports ``stopped_early`` and ``remaining``; the next run picks them up because they are not
 in the manifest. Rollups of dirty days are refreshed last, each day in its own transaction.
+
+No object is skipped silently. One whose read fails (S3 error, timeout, throttling, reset,
+short read) is recorded as a transient failure, due again after a backoff
+(``retry_base_s`` doubling up to ``retry_max_s``) and retried by every later run when due,
+for as long as it takes: due retries come from the manifest by key, and the watermark never
+moves past the oldest day that still owes one. One whose bytes are not a delivery (not gzip,
+over a size or ratio limit, not JSON lines, a key outside the ingest layout) is recorded as
+a permanent failure once. Both stay in ``dw.v_unreadable_objects`` and in the run's
+``unreadable_objects`` (the UnreadableObjects metric, which alarms) until they load or an
+operator marks them (``python -m etl.mark``). Every loaded object is accounted:
+``received = loaded + duplicates + rejected``, checked on its manifest row after each batch.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ import psycopg
 from etl import db, listing, loading
 from etl.config import Settings
 from etl.listing import RawObject
-from etl.parsing import ObjectError, ParsedObject, parse_object
+from etl.parsing import ObjectError, ParsedObject, ReadError, declared_count, parse_object
 from etl.workers import ProcessPool
 
 log = logging.getLogger("etl")
@@ -77,18 +88,44 @@ class Summary:
     failures: list[dict] = field(default_factory=list)
     watermark: str | None = None
     seconds: float = 0.0
+    #: Of files_failed: reads that failed (retried later) and bad objects (never retried).
+    files_retrying: int = 0
+    files_failed_permanent: int = 0
+    #: Events the loaded objects held (declared by their writers, else their lines).
+    received: int = 0
+    #: Loaded objects whose received != loaded + duplicates + rejected (and which ones).
+    accounting_mismatches: int = 0
+    mismatches: list[dict] = field(default_factory=list)
+    #: Objects still owed after this run (dw.v_unreadable_objects), None when skipped.
+    unreadable_objects: int | None = None
+    #: Set when this run took the lock over from a holder that had died or gone stale.
+    lock_taken_over: str | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["failures"] = d["failures"][:20]
+        d["mismatches"] = d["mismatches"][:20]
         return d
 
 
-def fetch(s3, settings: Settings, obj: RawObject) -> tuple[bytes, str | None]:
-    """GET one object whole (size-checked): its bytes and ETag, or :class:`ObjectError`.
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What a failed GET raises: retried by later runs, never taken for a bad object."""
+    from http.client import HTTPException
 
-    The body is read whole (it is at most ``max_object_bytes``) and kept on the parse
-    result so the loader can re-parse it without rows it already has, with no second GET.
+    from botocore.exceptions import BotoCoreError, ClientError
+    from urllib3.exceptions import HTTPError
+
+    return (BotoCoreError, ClientError, HTTPError, HTTPException, OSError)
+
+
+def fetch(s3, settings: Settings, obj: RawObject) -> tuple[bytes, str | None, dict[str, str]]:
+    """GET one object whole (size-checked): its bytes, ETag and user metadata.
+
+    Raises :class:`ObjectError` for an object over ``max_object_bytes`` (permanent) and
+    :class:`ReadError` for anything that went wrong reading it (retried by later runs),
+    including a body shorter than its Content-Length. The body is read whole (it is at most
+    ``max_object_bytes``) and kept on the parse result so the loader can re-parse it
+    without rows it already has, with no second GET.
     """
     if obj.size > settings.max_object_bytes:
         raise ObjectError(f"object is {obj.size} bytes, over the {settings.max_object_bytes} limit")
@@ -99,21 +136,32 @@ def fetch(s3, settings: Settings, obj: RawObject) -> tuple[bytes, str | None]:
             data = body.read(settings.max_object_bytes + 1)
         finally:
             body.close()
-    except Exception as exc:
-        raise ObjectError(f"cannot read object: {exc}") from exc
+    except _read_errors() as exc:
+        raise ReadError(f"cannot read object: {type(exc).__name__}: {exc}"[:1000]) from exc
     if len(data) > settings.max_object_bytes:
         raise ObjectError(f"object is over the {settings.max_object_bytes} bytes limit")
-    return data, (resp.get("ETag") or obj.etag or "").strip('"') or None
+    expected = resp.get("ContentLength")
+    if isinstance(expected, int) and len(data) < expected:
+        raise ReadError(f"cannot read object: short read, {len(data)} of {expected} bytes")
+    etag = (resp.get("ETag") or obj.etag or "").strip('"') or None
+    return data, etag, dict(resp.get("Metadata") or {})
 
 
-def parse_fetched(settings: Settings, obj: RawObject, data: bytes, etag: str | None) -> ParsedObject:
-    """Parse the bytes :func:`fetch` returned."""
-    return parse_object(
-        obj.key, obj.kind, obj.dt, etag, obj.size, [data],
-        max_decompressed=settings.max_decompressed_bytes, max_line=settings.max_line_bytes,
-        max_late=timedelta(days=settings.max_late_days),
-        max_future=timedelta(minutes=settings.max_future_minutes),
-    )
+def parse_fetched(settings: Settings, obj: RawObject, data: bytes, etag: str | None,
+                  metadata: dict[str, str] | None = None) -> ParsedObject:
+    """Parse the bytes :func:`fetch` returned (a refused object's error carries its declared count)."""
+    declared = declared_count(metadata)
+    try:
+        return parse_object(
+            obj.key, obj.kind, obj.dt, etag, obj.size, [data],
+            max_decompressed=settings.max_decompressed_bytes, max_line=settings.max_line_bytes,
+            max_late=timedelta(days=settings.max_late_days),
+            max_future=timedelta(minutes=settings.max_future_minutes),
+            max_ratio=settings.max_compression_ratio, declared=declared,
+        )
+    except ObjectError as exc:
+        exc.declared = declared
+        raise
 
 
 def _fetch_and_parse(s3, settings: Settings, obj: RawObject) -> ParsedObject:
@@ -181,11 +229,12 @@ class _Pipeline:
 
 def process(
     conn: psycopg.Connection, s3, settings: Settings, objects: list[RawObject], summary: Summary,
-    *, deadline: Deadline, replay_keys: frozenset[str] = frozenset(),
+    *, deadline: Deadline, lock: db.RunLock | None = None, replay_keys: frozenset[str] = frozenset(),
     hook: loading.Hook | None = None,
 ) -> None:
     """Load ``objects`` in order into the warehouse, updating ``summary``."""
     loading.prepare(conn)
+    hook = hook or _no_hook
     batch: list[ParsedObject] = []
     batch_events = 0
     done = 0
@@ -193,7 +242,7 @@ def process(
     def flush() -> None:
         nonlocal batch, batch_events
         if batch:
-            _load(conn, batch, summary, replay_keys, hook)
+            _load(conn, batch, summary, settings, replay_keys, hook, lock)
         batch, batch_events = [], 0
 
     if not objects:
@@ -207,10 +256,10 @@ def process(
                     summary.stopped_early = True
                     break
                 try:
-                    parsed = fut.result()
+                    parsed = _wait(fut, conn, lock)
                 except ObjectError as exc:
                     done += 1
-                    _fail(conn, obj, str(exc), summary, replay=obj.key in replay_keys)
+                    _fail(conn, obj, exc, summary, settings, lock, hook)
                     continue
                 done += 1
                 batch.append(parsed)
@@ -229,40 +278,129 @@ def process(
     summary.remaining += len(objects) - done
 
 
-def _load(conn, batch: list[ParsedObject], summary: Summary, replay_keys, hook) -> None:
+def _no_hook(_stage: str) -> None:
+    pass
+
+
+def _wait(fut: Future, conn: psycopg.Connection, lock: db.RunLock | None) -> ParsedObject:
+    """The parse result, renewing the lock's lease while a slow GET keeps us waiting."""
+    if lock is None:
+        return fut.result()
+    lock.keep_alive(conn)
+    while True:
+        try:
+            return fut.result(timeout=max(1.0, lock.lease_s / 6))
+        except TimeoutError:
+            if fut.done():
+                raise  # the work itself timed out (not a read: those are ReadError)
+            lock.keep_alive(conn)
+
+
+def _load(conn, batch: list[ParsedObject], summary: Summary, settings: Settings, replay_keys, hook,
+          lock: db.RunLock | None) -> None:
     try:
-        results = loading.load_batch(conn, batch, replay_keys=replay_keys, hook=hook)
+        results = loading.load_batch(conn, batch, replay_keys=replay_keys, hook=hook, lock=lock)
     except psycopg.OperationalError:
         raise  # the database went away: stop the run, the next one resumes
     except psycopg.Error as exc:
         if len(batch) == 1:
-            _fail(conn, batch[0], f"load failed: {exc}", summary, replay=batch[0].key in replay_keys)
+            # PostgreSQL refused this object: not its bytes' fault as far as we know, so it
+            # stays owed (retried, visible, alarmed) until a fix loads it or it is marked.
+            _fail(conn, batch[0], ReadError(f"load failed: {exc}"), summary, settings, lock, hook)
             return
         # Isolate the object PostgreSQL refused; the others load on their own.
         log.warning("batch of %d objects failed (%s); retrying one by one", len(batch), exc)
         for one in batch:
-            _load(conn, [one], summary, replay_keys, hook)
+            _load(conn, [one], summary, settings, replay_keys, hook, lock)
         return
+    hook("batch_committed")
     for r in results:
         summary.files_loaded += 1
         summary.events_loaded += r.events_loaded
         summary.duplicates += r.duplicates
         summary.rejected += r.rejected
+        summary.received += r.received
+        if r.unaccounted:
+            summary.accounting_mismatches += 1
+            summary.mismatches.append({"key": r.key, "received": r.received,
+                                       "received_source": r.received_source, "unaccounted": r.unaccounted})
+            log.warning("accounting mismatch in %s: received %d (%s), %d not loaded, duplicate or rejected",
+                        r.key, r.received, r.received_source, r.unaccounted)
 
 
-def _fail(conn, obj, error: str, summary: Summary, *, replay: bool) -> None:
-    log.warning("object %s failed: %s", obj.key, error)
+def _fail(conn, obj, exc: ObjectError, summary: Summary, settings: Settings,
+          lock: db.RunLock | None, hook: loading.Hook) -> None:
+    """Record a failed object: a bad one once, an unreadable one with its next attempt due."""
+    permanent = exc.permanent
+    error = str(exc)
+    log.warning("object %s failed (%s): %s", obj.key, "permanently" if permanent else "will retry", error)
     summary.files_failed += 1
-    summary.failures.append({"key": obj.key, "error": error[:500]})
-    loading.record_failure(conn, obj, error)
+    if permanent:
+        summary.files_failed_permanent += 1
+    else:
+        summary.files_retrying += 1
+    summary.failures.append({"key": obj.key, "error": error[:500], "permanent": permanent})
+    loading.record_failure(conn, obj, error, permanent=permanent, retry_base_s=settings.retry_base_s,
+                           retry_max_s=settings.retry_max_s, received=exc.declared, lock=lock)
+    hook("failure_recorded")
 
 
-def _manifest_state(conn, since: date) -> dict[str, tuple[str, int]]:
+@dataclass(frozen=True)
+class _Known:
+    """What the manifest says of one listed key."""
+
+    status: str
+    failure: str | None
+    marked: bool
+    due: bool
+
+    @property
+    def retry_now(self) -> bool:
+        return self.status == "failed" and self.failure == "transient" and not self.marked and self.due
+
+
+def _manifest_state(conn, since: date) -> dict[str, _Known]:
     rows = conn.execute(
-        "SELECT key, status, attempts FROM dw.loaded_files WHERE dt >= %s", (since,)
+        "SELECT key, status, failure, marked_at IS NOT NULL, coalesce(next_attempt_at <= now(), false) "
+        "FROM dw.loaded_files WHERE dt >= %s", (since,)
     ).fetchall()
     conn.commit()
-    return {k: (s, a) for k, s, a in rows}
+    return {k: _Known(s, f, m, d) for k, s, f, m, d in rows}
+
+
+def _due_retries(conn, listed: set[str]) -> list[RawObject]:
+    """Transient failures due now that the listing did not bring (older days, deleted keys)."""
+    rows = conn.execute("""
+        SELECT key, kind, dt, etag, coalesce(size_bytes, 0) FROM dw.loaded_files
+         WHERE status = 'failed' AND failure = 'transient' AND marked_at IS NULL
+           AND next_attempt_at <= now()""").fetchall()
+    conn.commit()
+    return [RawObject(key=k, kind=kind, dt=dt, etag=etag, size=size)
+            for k, kind, dt, etag, size in rows if k not in listed]
+
+
+def _oldest_owed_day(conn) -> date | None:
+    """The oldest day with an object still owed by a read failure (not marked)."""
+    row = conn.execute("""
+        SELECT min(dt) FROM dw.loaded_files
+         WHERE status = 'failed' AND failure = 'transient' AND marked_at IS NULL""").fetchone()
+    conn.commit()
+    return row[0]
+
+
+def _settled(conn, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the manifest now has (loaded or failed)."""
+    if not keys:
+        return set()
+    rows = conn.execute("SELECT key FROM dw.loaded_files WHERE key = ANY(%s::text[])", (keys,)).fetchall()
+    conn.commit()
+    return {r[0] for r in rows}
+
+
+def _unreadable(conn) -> int:
+    n = conn.execute("SELECT count(*) FROM dw.v_unreadable_objects").fetchone()[0]
+    conn.commit()
+    return int(n)
 
 
 def _get_state(conn, name: str) -> str | None:
@@ -279,63 +417,101 @@ def _set_state(conn, name: str, value: str) -> None:
 
 
 def s3_client():
-    """boto3 S3 client honouring AWS_ENDPOINT_URL and the standard configuration."""
+    """boto3 S3 client honouring AWS_ENDPOINT_URL and the standard configuration.
+
+    Bounded timeouts, so one stalled GET costs at most about a minute (three attempts)
+    before it becomes a read failure that a later run retries.
+    """
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(max_pool_connections=32, retries={"mode": "standard"}))
+    return boto3.client("s3", config=Config(max_pool_connections=32, connect_timeout=5, read_timeout=20,
+                                            retries={"mode": "standard", "total_max_attempts": 3}))
+
+
+def _stray_error(obj: RawObject, settings: Settings) -> ObjectError:
+    return ObjectError(
+        f"key is not in the ingest layout ({settings.raw_prefix}[rejected/]dt=YYYY-MM-DD/hr=HH/"
+        "<epoch_ms>-<uuid>.jsonl.gz): not loaded")
+
+
+def _lock(conn, settings: Settings, purpose: str, summary: Summary) -> db.RunLock | None:
+    lock = db.acquire_lock(conn, purpose=purpose, lease_s=settings.lock_lease_s, grace_s=settings.lock_grace_s)
+    if lock is None:
+        summary.skipped = "another ETL run or replay holds the warehouse lock"
+    else:
+        summary.lock_taken_over = lock.took_over
+    return lock
 
 
 def run(
     settings: Settings, *, deadline: Deadline | None = None, today: date | None = None,
     s3=None, hook: loading.Hook | None = None,
 ) -> dict:
-    """A scheduled run: everything new since the watermark, then rollups."""
+    """A scheduled run: everything new since the watermark and every retry due, then rollups."""
     started = time.monotonic()
     deadline = deadline or Deadline()
     today = today or datetime.now(UTC).date()
+    hook = hook or _no_hook
     summary = Summary()
     s3 = s3 or s3_client()
     conn = db.connect(settings)
+    lock = None
     try:
-        if not db.try_lock(conn):
-            summary.skipped = "another ETL run or replay holds the warehouse lock"
+        lock = _lock(conn, settings, "run", summary)
+        if lock is None:
             return summary.as_dict()
+        hook("locked")
         wm_text = _get_state(conn, WATERMARK)
         watermark = date.fromisoformat(wm_text) if wm_text else settings.start_date
         first = None if watermark else listing.discover_first_day(s3, settings.raw_bucket, settings.raw_prefix)
         days = listing.days_to_list(watermark, first, settings.lookback_days, today)
         state = _manifest_state(conn, days[0]) if days else {}
         pending: list[RawObject] = []
+        strays: list[RawObject] = []
+        listed: set[str] = set()
         for day in days:
             for kind in listing.KINDS:
                 for obj in listing.list_day(s3, settings.raw_bucket, settings.raw_prefix, kind, day):
                     summary.files_listed += 1
+                    listed.add(obj.key)
                     st = state.get(obj.key)
-                    if st is None or (st[0] == "failed" and st[1] < settings.max_attempts):
+                    if st is None:
+                        (strays if obj.stray else pending).append(obj)
+                    elif st.retry_now and not obj.stray:
                         pending.append(obj)
+            lock.keep_alive(conn)
+        pending += _due_retries(conn, listed)
         pending.sort(key=lambda o: (o.dt, o.kind, o.key))
-        process(conn, s3, settings, pending, summary, deadline=deadline, hook=hook)
+        hook("listed")
+        for obj in strays:
+            _fail(conn, obj, _stray_error(obj, settings), summary, settings, lock, hook)
+        process(conn, s3, settings, pending, summary, deadline=deadline, lock=lock, hook=hook)
 
-        # Watermark: the oldest day still owed work (objects left, retryable failures).
-        state = _manifest_state(conn, days[0]) if days else {}
-        owed = [o.dt for o in pending if state.get(o.key, ("", 0))[0] != "loaded"
-                and (o.key not in state or state[o.key][1] < settings.max_attempts)]
+        # Watermark: the oldest day still owed work -- objects this run did not get to, and
+        # every object whose read failed and is neither loaded nor marked (whenever it is due).
+        settled = _settled(conn, [o.key for o in pending])
+        owed = [o.dt for o in pending if o.key not in settled]
+        oldest = _oldest_owed_day(conn)
+        if oldest is not None:
+            owed.append(oldest)
         new_wm = min([*owed, today]) if days else watermark
         if new_wm is not None and (watermark is None or new_wm >= watermark or owed):
             _set_state(conn, WATERMARK, new_wm.isoformat())
             summary.watermark = new_wm.isoformat()
-        _refresh(conn, summary, deadline, hook, settings)
+        _refresh(conn, summary, deadline, hook, settings, lock)
+        summary.unreadable_objects = _unreadable(conn)
         summary.seconds = round(time.monotonic() - started, 3)
         return summary.as_dict()
     finally:
-        db.release(conn)
+        db.release_lock(conn, lock)
 
 
-def _refresh(conn, summary: Summary, deadline: Deadline, hook, settings: Settings) -> None:
+def _refresh(conn, summary: Summary, deadline: Deadline, hook, settings: Settings, lock: db.RunLock) -> None:
+    lock.renew(conn)
     refreshed = loading.refresh_dirty_days(
         conn, time_left=deadline.left_ms, hook=hook, connect=lambda: db.connect(settings),
-        parallel=settings.refresh_connections)
+        parallel=settings.refresh_connections, before_day=lock.renew)
     summary.days_refreshed = len(refreshed)
     summary.days_pending_refresh = conn.execute("SELECT count(*) FROM dw.dirty_days").fetchone()[0]
     conn.commit()
@@ -346,25 +522,32 @@ def replay_day(settings: Settings, day: date, *, s3=None, deadline: Deadline | N
     """Reload every object of one received day, loaded or not, then refresh rollups.
 
     Safe to run any number of times: events are de-duplicated by event_id, purchases by
-    transaction_id, rejects by (object, line), and counters only count new rows.
+    transaction_id, rejects by (object, line), and counters only count new rows. Failed
+    objects of the day are tried again whatever their class or mark (an operator asked).
     """
     started = time.monotonic()
     summary = Summary()
     s3 = s3 or s3_client()
     deadline = deadline or Deadline()
+    hook = hook or _no_hook
     conn = db.connect(settings)
+    lock = None
     try:
-        if not db.try_lock(conn):
-            summary.skipped = "another ETL run or replay holds the warehouse lock"
+        lock = _lock(conn, settings, f"replay of {day.isoformat()}", summary)
+        if lock is None:
             return summary.as_dict()
         objects = [o for kind in listing.KINDS
                    for o in listing.list_day(s3, settings.raw_bucket, settings.raw_prefix, kind, day)]
         summary.files_listed = len(objects)
         state = _manifest_state(conn, day)
-        replay_keys = frozenset(o.key for o in objects if state.get(o.key, ("",))[0] == "loaded")
-        process(conn, s3, settings, objects, summary, deadline=deadline, replay_keys=replay_keys, hook=hook)
-        _refresh(conn, summary, deadline, hook, settings)
+        replay_keys = frozenset(o.key for o in objects if o.key in state and state[o.key].status == "loaded")
+        for obj in (o for o in objects if o.stray):
+            _fail(conn, obj, _stray_error(obj, settings), summary, settings, lock, hook)
+        process(conn, s3, settings, [o for o in objects if not o.stray], summary, deadline=deadline,
+                lock=lock, replay_keys=replay_keys, hook=hook)
+        _refresh(conn, summary, deadline, hook, settings, lock)
+        summary.unreadable_objects = _unreadable(conn)
         summary.seconds = round(time.monotonic() - started, 3)
         return summary.as_dict()
     finally:
-        db.release(conn)
+        db.release_lock(conn, lock)

@@ -10,8 +10,10 @@ as its stdin closes, which is also what happens when the parent dies.
 
 Protocol, one pickle per message: the parent first sends the :class:`Settings`, then
 :class:`RawObject` requests; the worker answers each request in order with
-``("ok", ParsedObject)`` or ``("error", message)`` (an :class:`ObjectError`: the object
-is recorded as failed, the run goes on). Anything else a worker raises ends the run.
+``("ok", ParsedObject)`` or ``("error", (message, permanent, declared))`` (an
+:class:`ObjectError` -- a :class:`ReadError` when not permanent -- rebuilt on this side: the
+object is recorded as failed, for good or to be retried, and the run goes on). Anything
+else a worker raises ends the run.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class _Worker:
         return fut
 
     def _read(self) -> None:
-        from etl.parsing import ObjectError
+        from etl.parsing import ObjectError, ReadError
 
         out = self.proc.stdout
         try:
@@ -84,7 +86,10 @@ class _Worker:
                 if kind == "ok":
                     fut.set_result(value)
                 elif kind == "error":
-                    fut.set_exception(ObjectError(value))
+                    message, permanent, declared = value
+                    exc = ObjectError(message) if permanent else ReadError(message)
+                    exc.declared = declared
+                    fut.set_exception(exc)
                 else:
                     fut.set_exception(WorkerError(value))
         except Exception as exc:  # surfaced through every pending future
@@ -166,7 +171,7 @@ def _serve() -> None:
         try:
             msg = ("ok", parse_fetched(settings, obj, *fut.result()))
         except ObjectError as exc:
-            msg = ("error", str(exc))
+            msg = ("error", (str(exc), exc.permanent, exc.declared))
         except Exception as exc:  # reported to the parent, which stops the run
             msg = ("fatal", f"{type(exc).__name__}: {exc}")
         pickle.dump(msg, stdout, protocol=pickle.HIGHEST_PROTOCOL)

@@ -13,6 +13,7 @@ per request keeps a request atomic: the ETL loads a whole object or nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -87,6 +88,21 @@ def enriched_jsonl_each(events: list[dict[str, Any]], extra: dict[str, Any]) -> 
 
 
 
+_REJECTED_KEY = re.compile(r"(?:^|/)rejected/dt=\d{4}-\d{2}-\d{2}/hr=\d{2}/[^/]+$")
+
+
+def delivery_metadata(key: str, count: int) -> dict[str, str]:
+    """S3 user metadata of one object: how many lines of each kind it stores.
+
+    The ETL checks every object against it (received = loaded + duplicates + rejected), so
+    a line lost between here and the warehouse shows up instead of vanishing. One object
+    holds one kind (the key says which); ``event-count`` stays for readers of the old key.
+    """
+    rejected = _REJECTED_KEY.search(key) is not None
+    return {"event-count": str(count), "events": str(0 if rejected else count),
+            "rejected": str(count if rejected else 0), "schema": "events.v1"}
+
+
 class S3Writer:
     """Puts gzip JSON-lines objects into the raw bucket."""
 
@@ -107,7 +123,7 @@ class S3Writer:
                 # A .jsonl.gz file, not a gzip-encoded ndjson representation: no
                 # Content-Encoding, so no HTTP client ever decompresses it behind the reader's back.
                 ContentType="application/gzip",
-                Metadata={"event-count": str(count), "schema": "events.v1"},
+                Metadata=delivery_metadata(key, count),
                 **self._sse,
             )
         except Exception as exc:  # botocore raises many types; all mean "not stored"

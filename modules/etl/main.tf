@@ -23,6 +23,9 @@ locals {
   # On the name, known at plan time (the ARN of a parameter created in the same apply is not).
   verify_warehouse = var.warehouse.ca_parameter_name != null
   dw_sslmode       = coalesce(var.warehouse.sslmode, local.verify_warehouse ? "verify-full" : "prefer")
+  # The function writes its run figures as Embedded Metric Format log lines (no CloudWatch
+  # endpoint or permission needed from the private subnets); the alarms below read them.
+  metrics_namespace = "Clickstream/ETL"
 }
 
 # --- network ---------------------------------------------------------------------------------
@@ -275,7 +278,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (the password is read from SSM at runtime); a KMS key for it would add kms:Decrypt for nothing.
   #checkov:skip=CKV_AWS_272:Code signing is not used; the deployed zip is pinned by source_code_hash and checked by the e2e harness.
   #checkov:skip=CKV_AWS_50:X-Ray needs xray:Put* on "*" and a route to X-Ray from the private subnets; run summaries are logged instead.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is off by default because AWS refuses any reservation on an account whose concurrency quota is 10 (a new account), so the first apply would fail; runs never overlap because each takes a PostgreSQL advisory lock (a second run returns skipped), and lambda.reserved_concurrency = 1 adds a cap where the quota allows (make preflight checks it).
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is off by default because AWS refuses any reservation on an account whose concurrency quota is 10 (a new account), so the first apply would fail; runs never overlap because each takes the warehouse's lock lease, dw.etl_lock (a second run returns skipped), and lambda.reserved_concurrency = 1 adds a cap where the quota allows (make preflight checks it).
   function_name    = local.function_name
   description      = "Load raw clickstream objects from S3 into the warehouse, exactly once"
   role             = aws_iam_role.this.arn
@@ -287,7 +290,7 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.lambda.memory_size
   timeout          = var.lambda.timeout
   # null (the default): no reservation, which a new account's quota of 10 could not grant.
-  # Runs never overlap either way: each takes the warehouse's advisory lock (lambda_src/etl/db.py).
+  # Runs never overlap either way: each takes the warehouse's lock lease (lambda_src/etl/db.py).
   reserved_concurrent_executions = var.lambda.reserved_concurrency
 
   vpc_config {
@@ -301,18 +304,19 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = merge({
-      RAW_BUCKET           = var.raw.bucket_name
-      RAW_PREFIX           = var.raw.prefix
-      DW_HOST              = var.warehouse.host
-      DW_PORT              = tostring(var.warehouse.port)
-      DW_NAME              = var.warehouse.database
-      DW_USER              = var.warehouse.user
-      DW_PASSWORD_PARAM    = var.warehouse.password_parameter_arn
-      DW_SSLMODE           = local.dw_sslmode
-      ETL_SAFETY_MS        = tostring(var.lambda.safety_ms)
-      ETL_LOOKBACK_DAYS    = tostring(var.lambda.lookback_days)
-      ETL_BATCH_MAX_EVENTS = tostring(var.lambda.batch_max_events)
-      ETL_WORKERS          = tostring(var.lambda.workers)
+      RAW_BUCKET            = var.raw.bucket_name
+      RAW_PREFIX            = var.raw.prefix
+      DW_HOST               = var.warehouse.host
+      DW_PORT               = tostring(var.warehouse.port)
+      DW_NAME               = var.warehouse.database
+      DW_USER               = var.warehouse.user
+      DW_PASSWORD_PARAM     = var.warehouse.password_parameter_arn
+      DW_SSLMODE            = local.dw_sslmode
+      ETL_SAFETY_MS         = tostring(var.lambda.safety_ms)
+      ETL_LOOKBACK_DAYS     = tostring(var.lambda.lookback_days)
+      ETL_BATCH_MAX_EVENTS  = tostring(var.lambda.batch_max_events)
+      ETL_WORKERS           = tostring(var.lambda.workers)
+      ETL_METRICS_NAMESPACE = local.metrics_namespace
     }, local.verify_warehouse ? { DW_CA_PARAM = var.warehouse.ca_parameter_name } : {})
   }
 
@@ -386,6 +390,46 @@ resource "aws_cloudwatch_metric_alarm" "failures" {
   dimensions          = { QueueName = aws_sqs_queue.failures.name }
   statistic           = "Maximum"
   period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = local.tags
+}
+
+# An object the warehouse still owes: its read keeps failing (retried every run when due) or
+# its bytes are bad (failed once). The ETL reports the count after every run (gauge); the
+# alarm holds until each such object loads or an operator marks it (python -m etl.mark).
+# Missing points (no run, or a skipped one) keep the alarm's state rather than clearing it.
+resource "aws_cloudwatch_metric_alarm" "unreadable_objects" {
+  alarm_name          = "${local.function_name}-unreadable-objects"
+  alarm_description   = "Raw objects the warehouse cannot load (dw.v_unreadable_objects): retried until they load, or mark them with python -m etl.mark --key K --reason R."
+  namespace           = local.metrics_namespace
+  metric_name         = "UnreadableObjects"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Maximum"
+  period              = 900
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = local.tags
+}
+
+# A loaded object whose counts do not add up: received (declared by ingest in the object's
+# metadata, else its lines) != loaded + duplicates + rejected. Each one is listed in
+# dw.v_accounting_mismatches; the alarm fires for the period of the run that found it.
+resource "aws_cloudwatch_metric_alarm" "accounting" {
+  alarm_name          = "${local.function_name}-accounting-mismatch"
+  alarm_description   = "A raw object's events are not all accounted for (received != loaded + duplicates + rejected): see dw.v_accounting_mismatches."
+  namespace           = local.metrics_namespace
+  metric_name         = "AccountingMismatches"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 900
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"

@@ -131,7 +131,7 @@ variable "lambda" {
   description = <<-EOT
     Function settings. timeout is the hard limit; the ETL stops taking work safety_ms before it
     and resumes next run. reserved_concurrency is off (null) by default: runs never overlap
-    because each takes the warehouse's advisory lock (a run that finds it taken returns
+    because each takes the warehouse's lock lease (a run that finds it taken returns
     "skipped"), and AWS refuses any reservation on an account whose concurrency quota is 10 (a
     new account). Set it to 1 to also cap the function where the quota allows (it must leave
     min(100, quota) executions unreserved; `make preflight` checks it); more than a few only
@@ -159,7 +159,7 @@ variable "lambda" {
   validation {
     # try(): Terraform 1.11 evaluates both sides of ||, and a comparison with null is an error.
     condition     = var.lambda.reserved_concurrency == null || try(var.lambda.reserved_concurrency >= 1 && var.lambda.reserved_concurrency <= 10 && floor(var.lambda.reserved_concurrency) == var.lambda.reserved_concurrency, false)
-    error_message = "lambda.reserved_concurrency must be null (no reservation, the default; the advisory lock keeps runs apart) or a whole number between 1 and 10 (0 would stop the ETL; runs are single-flight, so more only takes capacity from other functions)."
+    error_message = "lambda.reserved_concurrency must be null (no reservation, the default; the warehouse lock keeps runs apart) or a whole number between 1 and 10 (0 would stop the ETL; runs are single-flight, so more only takes capacity from other functions)."
   }
 }
 

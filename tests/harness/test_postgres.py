@@ -39,3 +39,23 @@ def test_a_server_is_stopped_and_its_files_removed() -> None:
 def test_database_names_are_checked_before_reaching_sql(pg_server: PostgresServer) -> None:
     with pytest.raises(ValueError, match="not a safe database name"):
         pg_server.create_database('x"; DROP DATABASE postgres; --')
+
+
+def test_a_restart_cuts_sessions_and_keeps_committed_data() -> None:
+    """What the ETL fault tests do mid-run: an immediate (crash-like) restart, same port."""
+    with postgres_server() as server:
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.execute("CREATE TABLE kept (n int)")
+            c.execute("INSERT INTO kept VALUES (1)")
+            c.execute("CHECKPOINT")
+        held = psycopg.connect(server.dsn())
+        port = server.port
+        server.restart("immediate")
+        assert server.port == port and port_open("127.0.0.1", port)
+        with pytest.raises(psycopg.OperationalError):
+            held.execute("SELECT 1")
+        held.close()
+        with psycopg.connect(server.dsn()) as c:
+            assert c.execute("SELECT n FROM kept").fetchall() == [(1,)]
+        with pytest.raises(ValueError, match="immediate or fast"):
+            server.restart("smart")

@@ -69,7 +69,7 @@ def test_inventory(plan: dict) -> None:
 
 def test_function_runs_in_private_subnets_without_a_reservation(plan: dict) -> None:
     fn = resources_by_address(plan)[f"{M}.aws_lambda_function.this"]
-    # No reservation by default (-1): a new account's quota of 10 refuses any; the advisory
+    # No reservation by default (-1): a new account's quota of 10 refuses any; the warehouse
     # lock keeps runs apart.
     assert fn["reserved_concurrent_executions"] == -1
     assert fn["timeout"] == 600 and fn["handler"] == "etl.handler.handler"
@@ -171,6 +171,22 @@ def test_schedule_and_failure_handling(plan: dict) -> None:
     assert by[f"{M}.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
 
 
+def test_alarms_watch_the_metrics_the_function_emits(plan: dict) -> None:
+    """The two data alarms read what lambda_src/etl/metrics.py writes: same namespace (passed
+    to the function), same metric names, the one dimension it sets."""
+    from etl import metrics
+
+    by = resources_by_address(plan)
+    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    emitted = {name for name, _key in metrics.METRICS}
+    for address, metric in (("unreadable_objects", "UnreadableObjects"), ("accounting", "AccountingMismatches")):
+        alarm = by[f"{M}.aws_cloudwatch_metric_alarm.{address}"]
+        assert alarm["namespace"] == env["ETL_METRICS_NAMESPACE"] == metrics.DEFAULT_NAMESPACE
+        assert alarm["metric_name"] == metric and metric in emitted
+        assert alarm["dimensions"] == {metrics.DIMENSION: "clickstream-dev-etl"}
+        assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
+
+
 def test_log_group_encrypted_with_the_modules_own_key(plan: dict) -> None:
     by = resources_by_address(plan)
     key = by[f"{M}.aws_kms_key.logs[0]"]
@@ -256,7 +272,7 @@ def test_no_managed_policies_attached(plan: dict) -> None:
 
 #: The start of the message for a bad lambda.reserved_concurrency.
 BAD_RESERVATION = ("lambda.reserved_concurrency must be null (no reservation, the default; "
-                   "the advisory lock keeps runs apart)")
+                   "the warehouse lock keeps runs apart)")
 
 # Terraform reports every failing variable validation of a run, so one plan carries one bad
 # value per variable; the second run holds the warehouse object's other bad field.

@@ -224,6 +224,21 @@ def test_data_health_counts_freshness_and_rejects_equal_truth(conn, truth):
     assert Q.run(conn, "failed_files").empty
 
 
+def test_data_health_shows_every_delivery_accounted_per_day(conn, truth):
+    """received = loaded + duplicates + rejected, day by day, adding up to what was sent."""
+    ident = Q.run(conn, "load_identity_daily")
+    assert len(ident) == len(Q.run(conn, "loads_daily")) > 1
+    for _, r in ident.iterrows():
+        assert r["received"] == r["events_loaded"] + r["duplicates"] + r["rejected"], r["dt"]
+    assert (ident["unaccounted"] == 0).all() and ident["mismatched_files"].sum() == 0
+    assert ident["unreadable_files"].sum() == 0
+    g = truth.generator
+    assert ident["received"].sum() == g.lines_sent
+    assert ident["events_loaded"].sum() == truth.unique_events
+    assert ident["duplicates"].sum() == g.duplicate_deliveries
+    assert ident["rejected"].sum() == truth.rejected
+
+
 def test_filter_choices_list_what_was_generated(conn, truth):
     b = Q.run(conn, "date_bounds").iloc[0]
     assert (b["first_day"], b["last_day"]) == (START, END)

@@ -13,7 +13,6 @@ import re
 import shutil
 import uuid
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -26,11 +25,18 @@ from clickstream.warehouse import MIGRATIONS_DIR, migrate
 pytestmark = pytest.mark.e2e
 
 ROLLUP = """SELECT dt, files_loaded, files_failed, lines, events_loaded, duplicates, rejected,
-                   last_loaded_at, last_success_at FROM dw.load_daily ORDER BY dt"""
+                   last_loaded_at, last_success_at, received, mismatched_files, unreadable_files
+              FROM dw.load_daily ORDER BY dt"""
+# The accounting columns (0102): received over loaded objects, loaded objects whose counts do
+# not add up, failed objects nobody has marked.
 TRUTH = """
 SELECT dt, count(*) FILTER (WHERE status = 'loaded'), count(*) FILTER (WHERE status = 'failed'),
        sum(lines), sum(events_loaded), sum(duplicates), sum(rejected), max(loaded_at),
-       max(loaded_at) FILTER (WHERE status = 'loaded')
+       max(loaded_at) FILTER (WHERE status = 'loaded'),
+       coalesce(sum(received) FILTER (WHERE status = 'loaded'), 0),
+       count(*) FILTER (WHERE status = 'loaded'
+                          AND received IS DISTINCT FROM events_loaded + duplicates + rejected),
+       count(*) FILTER (WHERE status = 'failed' AND marked_at IS NULL)
   FROM dw.loaded_files GROUP BY dt ORDER BY dt"""
 
 
@@ -108,17 +114,20 @@ def test_rollup_stays_exact_under_any_manifest_write(conn):
     """Writes the ETL never makes still keep the rollup exact (maxima recomputed)."""
     t0 = datetime.fromisoformat("2024-06-01T00:00:00+00:00")
     conn.execute("""
-        INSERT INTO dw.loaded_files (key, kind, dt, status, lines, events_loaded, duplicates,
-                                     rejected, loaded_at)
+        INSERT INTO dw.loaded_files (key, kind, dt, status, failure, lines, events_loaded, duplicates,
+                                     rejected, loaded_at, received)
         SELECT 'k' || i, 'events', date '2024-06-01' + i %% 3, CASE WHEN i %% 7 = 0 THEN 'failed'
-               ELSE 'loaded' END, 25, 24, i %% 2, i %% 5, %s + make_interval(mins => i)
+               ELSE 'loaded' END, CASE WHEN i %% 7 = 0 THEN 'transient' END, 25, 24, i %% 2, i %% 5,
+               %s + make_interval(mins => i), 24 + i %% 2 + i %% 5 + i %% 4
           FROM generate_series(1, 60) AS i""", (t0,))
     assert_rollup_exact(conn)
     steps = [
         "DELETE FROM dw.loaded_files WHERE key IN ('k60', 'k57', 'k3')",  # the newest rows
         "UPDATE dw.loaded_files SET loaded_at = loaded_at - interval '2 days' WHERE key = 'k59'",
         "UPDATE dw.loaded_files SET dt = date '2024-07-01' WHERE key IN ('k58', 'k1')",
-        "UPDATE dw.loaded_files SET status = 'failed' WHERE key = 'k55'",
+        "UPDATE dw.loaded_files SET status = 'failed', failure = 'permanent' WHERE key = 'k55'",
+        "UPDATE dw.loaded_files SET marked_at = now(), mark_reason = 'gone' WHERE key = 'k56'",
+        "UPDATE dw.loaded_files SET received = received + 1 WHERE key IN ('k2', 'k4')",
         "DELETE FROM dw.loaded_files WHERE dt = date '2024-07-01'",  # the whole day goes
         "UPDATE dw.loaded_files SET events_loaded = events_loaded + 1",
         "DELETE FROM dw.loaded_files WHERE key = 'no-such-key'",
@@ -132,28 +141,44 @@ def test_rollup_stays_exact_under_any_manifest_write(conn):
     conn.commit()
 
 
-def test_migration_backfills_an_existing_manifest(pg_server, tmp_path):
+def test_migrations_backfill_an_existing_manifest(pg_server, tmp_path):
+    """A manifest written before 0101/0102 (plain rows, as the loader then wrote them): the
+    rollup is built from it, loaded objects are accounted by their lines, and objects the
+    old rule had given up after three attempts are owed again, due now."""
     name = f"ldb_{uuid.uuid4().hex[:12]}"
     dsn = pg_server.create_database(name)
     try:
         before = tmp_path / "dw"
         shutil.copytree(MIGRATIONS_DIR, before)
-        (before / "0101_load_daily.sql").unlink()
+        for later in ("0101_load_daily.sql", "0102_dw_nothing_lost.sql", "0103_dw_run_lock.sql"):
+            (before / later).unlink()
         migrate(dsn, before)
         with psycopg.connect(dsn) as c:
-            loading.prepare(c)
-            objs, _ = traffic.generate(traffic.TrafficConfig(seed=5, events=600, days=2))
-            batch = parsed(objs)
-            loading.load_batch(c, batch[1:])
-            loading.record_failure(c, SimpleNamespace(key=batch[0].key, kind="events",
-                                                      dt=batch[0].dt, etag=None, size=1), "bad")
-        assert "0101_load_daily" in migrate(dsn)
+            c.execute("""
+                INSERT INTO dw.loaded_files (key, kind, dt, status, lines, events_loaded, duplicates,
+                                             rejected, attempts, error)
+                SELECT 'k' || i, 'events', date '2024-06-01' + i % 2,
+                       CASE WHEN i <= 2 THEN 'failed' ELSE 'loaded' END,
+                       CASE WHEN i <= 2 THEN 0 ELSE 25 END, CASE WHEN i <= 2 THEN 0 ELSE 23 END,
+                       CASE WHEN i <= 2 THEN 0 ELSE 1 END, CASE WHEN i <= 2 THEN 0 ELSE 1 END,
+                       CASE WHEN i <= 2 THEN 3 ELSE 1 END,
+                       CASE WHEN i <= 2 THEN 'cannot read object: SlowDown' END
+                  FROM generate_series(1, 40) AS i""")
+        applied = migrate(dsn)
+        assert applied == ["0101_load_daily", "0102_dw_nothing_lost", "0103_dw_run_lock"]
         with psycopg.connect(dsn) as c:
             rows = assert_rollup_exact(c)
-            assert sum(r[1] for r in rows) == len(batch) - 1 and sum(r[2] for r in rows) == 1
+            assert sum(r[1] for r in rows) == 38 and sum(r[2] for r in rows) == 2
+            assert sum(r[9] for r in rows) == 38 * 25 and sum(r[10] for r in rows) == 0
+            assert sum(r[11] for r in rows) == 2
             # The views the dashboards read now answer from the rollup, same figures.
-            fresh = c.execute("SELECT last_load_at, failed_files FROM dw.v_freshness").fetchone()
-            assert fresh == (max(r[8] for r in rows), 1)
-            assert c.execute("SELECT count(*) FROM dw.v_failed_files").fetchone() == (1,)
+            fresh = c.execute("SELECT last_load_at, failed_files, unreadable_files, mismatched_files "
+                              "FROM dw.v_freshness").fetchone()
+            assert fresh == (max(r[8] for r in rows), 2, 2, 0)
+            owed = c.execute("SELECT key, failure, attempts, next_attempt_at <= now() "
+                             "FROM dw.v_unreadable_objects ORDER BY key").fetchall()
+            assert owed == [("k1", "transient", 3, True), ("k2", "transient", 3, True)]
+            assert c.execute("SELECT count(*) FROM dw.v_accounting_mismatches").fetchone() == (0,)
+            assert c.execute("SELECT count(*) FROM dw.v_failed_files").fetchone() == (2,)
     finally:
         pg_server.drop_database(name)
