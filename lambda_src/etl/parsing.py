@@ -23,6 +23,7 @@ carry many objects without one bad value failing the rest.
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -102,11 +103,23 @@ class Reject(Exception):
 #: uses. 100:1 leaves the real data a five-fold margin and refuses a bomb after its first
 #: output chunk.
 MAX_RATIO = 100.0
-#: Decompressed bytes allowed beyond ``ratio * compressed`` (tiny objects, gzip headers).
-RATIO_SLACK = 64 * 1024
+#: Decompressed bytes allowed beyond ``ratio * compressed``: more than any delivery ingest can
+#: write (a body of at most 1 MiB plus its enrichment), so a valid object of one long,
+#: highly compressible string (200 KB of one letter gzips to ~600 bytes, 333:1) still loads,
+#: while a bomb is refused after this much and one chunk of its hundreds of megabytes.
+RATIO_SLACK = 4 * 1024 * 1024
 #: Output produced per zlib call: the ratio and size limits are checked after each one,
 #: before any of it is yielded to the line splitter, so a bomb costs at most this much.
 _GZ_CHUNK = 256 * 1024
+
+
+def _is_json_orjson_refuses(line: bytes) -> bool:
+    """True when the standard library reads ``line`` as JSON although orjson did not."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 class GzipStream:
@@ -128,7 +141,9 @@ class GzipStream:
         self._chunks = chunks
         self.max_total = max_total
         self.max_ratio = max_ratio
-        self.slack = slack
+        # Past a quarter of the size limit the slack would only delay the size limit's own
+        # refusal: a bomb is then still told by its ratio, under any configured limit.
+        self.slack = min(slack, max_total // 4)
         #: Bytes produced / compressed bytes consumed so far.
         self.decompressed = 0
         self.consumed = 0
@@ -751,6 +766,11 @@ def parse_object(
             try:
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
+                if _is_json_orjson_refuses(line):
+                    # JSON, but with what orjson (and PostgreSQL) refuse, e.g. a lone surrogate
+                    # escape: a bad line, not a sign that the object is not JSON lines.
+                    json_lines += 1
+                    raise Reject(f"invalid JSON: {exc}") from exc
                 not_json += 1
                 if not json_lines and not_json >= NOT_JSON_PROBE:
                     raise ObjectError(f"not JSON lines: none of the first {not_json} lines is JSON") from exc
