@@ -126,8 +126,12 @@ def undocumented(module: Module) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    """Markdown table cell text: pipes escaped, line breaks as <br/> (as terraform-docs does)."""
-    return text.strip().replace("|", "\\|").replace("\n", "<br/>")
+    """Markdown table cell text: pipes escaped, line breaks as <br/> (as terraform-docs does),
+    and ``<``/``>`` outside code spans as entities, so ``s3://<bucket>/`` is not read as a tag."""
+    parts = text.strip().split("`")
+    for i in range(0, len(parts), 2):  # even parts are outside backticks
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts).replace("|", "\\|").replace("\n", "<br/>")
 
 
 def _code(text: str) -> str:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 
 ODD_VARIABLES = '''
 variable "name" {
-  description = "Name prefix | used everywhere."
+  description = "Name prefix | used in s3://<name>/ and `<name>-key`."
   type        = string
 }
 
@@ -98,7 +98,8 @@ def test_tables_render_types_defaults_and_required(tmp_path: Path) -> None:
     table = tfdocs.render(module)
     rows = {line.split("](#")[0].split("[")[-1]: line for line in table.splitlines() if line.startswith("| <a")}
     assert rows["name"].endswith("| `string` | n/a | yes |")
-    assert "Name prefix \\| used everywhere." in rows["name"]  # a pipe cannot end the cell
+    # A pipe cannot end the cell; <name> outside a code span is text, not an HTML tag.
+    assert "Name prefix \\| used in s3://&lt;name&gt;/ and `<name>-key`." in rows["name"]
     # The nested object type is shown whole, one <br/> per line, without the comment line.
     assert ("<pre>object({<br/>    memory = optional(number, 512)<br/>    email = optional(object({<br/>"
             in rows["settings"])
