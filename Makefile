@@ -21,7 +21,7 @@ FUZZ_MIN_CASES ?= 10000
 TF_DIRS      := modules envs tests
 
 .PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
-        test-browser fuzz lint fmt build host-bundle preflight plan apply destroy security bench demo clean _venv
+        test-browser fuzz lint fmt docs build host-bundle preflight plan apply destroy security bench demo clean _venv
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,14 +70,18 @@ _require_venv:
 	@test -x $(PY) || { echo "no $(VENV): run 'make setup' first" >&2; exit 2; }
 
 # --- quality ------------------------------------------------------------------------------------
-lint: _require_venv ## ruff, terraform fmt -check, terraform validate of every module and env
+lint: _require_venv ## ruff, terraform fmt -check, terraform validate, README tables current (make docs)
 	$(VENV)/bin/ruff check .
+	$(PY) -m clickstream.tfdocs --check
 	$(PY) -m clickstream.deploy fmt --check
 	$(PY) -m clickstream.deploy validate
 
 fmt: _require_venv ## format Python and Terraform
 	$(VENV)/bin/ruff check --fix . || true
 	$(PY) -m clickstream.deploy fmt
+
+docs: _require_venv ## regenerate the variable/output tables in every module and env README
+	$(PY) -m clickstream.tfdocs --write
 
 # --- build and deploy ---------------------------------------------------------------------------
 build: _require_venv host-bundle ## deterministic Lambda zips in build/lambda/ and host bundles in build/hosts/

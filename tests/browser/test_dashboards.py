@@ -25,7 +25,7 @@ from clickstream import REPO_ROOT
 from clickstream.net import free_port, port_open, wait_for_port
 from shiny_app import queries as Q
 from shiny_app.pages import PAGES, TABLES, fmt
-from tests.unit.dashboards import dashdata
+from tests.e2e.dashboards import dashdata
 
 pytestmark = pytest.mark.browser
 

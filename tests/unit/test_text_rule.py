@@ -6,7 +6,7 @@
 * clean_text always passes, keeps length and changes only what the rule refuses;
 * the walk has no depth limit and names the field in its reason.
 
-PostgreSQL itself is the oracle in test_text_rule_postgres.py (an e2e test: it starts one).
+PostgreSQL itself is the oracle in tests/e2e/test_text_rule_postgres.py (an e2e test: it starts one).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The test's side of a booted host, run inside the host's network namespace.
 
-``ip netns exec <ns> python -m tests.hosts.netns_client <command>`` talks to what the host
+``ip netns exec <ns> python -m tests.e2e.hosts.netns_client <command>`` talks to what the host
 serves on its loopback (PostgreSQL over TLS, the dashboards) and to the moto that stands in
 for SSM and S3 there, and prints one JSON document. The test process itself stays outside
 the namespace.
@@ -60,7 +60,7 @@ def sql(args: argparse.Namespace) -> dict:
 
 def load(args: argparse.Namespace) -> dict:
     """Generated traffic through the ETL's parse and load code, as the owner over TLS."""
-    from tests.unit.dashboards import dashdata
+    from tests.e2e.dashboards import dashdata
 
     dashdata.load_warehouse(_owner_dsn(args), migrated=True)
     return {"loaded": True}

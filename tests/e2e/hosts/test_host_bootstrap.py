@@ -91,7 +91,7 @@ def host_env(role: str, sha256: str) -> dict[str, str]:
 def _client(host: hostroot.HostRoot, endpoint: str, *args: str) -> dict:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": REGION, "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'lambda_src'}"}
-    proc = subprocess.run(host.in_netns(sys.executable, "-m", "tests.hosts.netns_client", *args),
+    proc = subprocess.run(host.in_netns(sys.executable, "-m", "tests.e2e.hosts.netns_client", *args),
                           capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=600)
     assert proc.returncode == 0, f"netns client {args[0]} failed:\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout)

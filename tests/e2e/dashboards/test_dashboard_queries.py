@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from shiny_app import queries as Q
-from tests.unit.dashboards import dashdata
+from tests.e2e.dashboards import dashdata
 
 pytestmark = pytest.mark.e2e
 
