@@ -6,8 +6,9 @@ in ``_yoyo_migration``) and ``definitions/`` (functions, triggers and views as t
 one object per file, applied in the order of ``definitions/manifest.txt``); sql/README.md says
 what goes where. :func:`migrate` takes yoyo's lock and then, in a single transaction:
 
-1. applies the pending migrations through yoyo's own steps and records them;
-2. drops every view and trigger of the schemas the migrating role owns, then runs each
+1. drops every view of the schemas the migrating role owns (so a migration may change any
+   column), applies the pending migrations through yoyo's own steps and records them;
+2. drops every trigger of those schemas, then runs each
    definition file in manifest order, checking that each creates exactly the one object its
    file name names (``functions/<schema>.<name>.sql``, ``views/<schema>.<name>.sql``,
    ``triggers/<schema>.<table>.<trigger>.sql``), so no object can come from two files;
@@ -165,16 +166,22 @@ def _describe(exc: Exception) -> str:
     return text
 
 
+def drop_views(conn) -> None:
+    """Drop every view the definitions manage, in one statement (so views that select from
+    each other go together): before the migrations, which may then change any column a view
+    selects, and again before the definitions re-create them."""
+    views = [o.ref for o in _objects(conn).values() if o.kind == "view"]
+    if views:
+        conn.execute(f"DROP VIEW {', '.join(views)}")
+
+
 def apply_definitions(conn, definitions: list[Definition], where: Path) -> list[str]:
     """Re-create ``definitions`` on ``conn`` inside the caller's transaction; return the
     functions dropped because no file defines them any more."""
     import psycopg
 
-    before = _objects(conn)
-    views = [o.ref for o in before.values() if o.kind == "view"]
-    if views:  # one statement, so views that select from each other go together
-        conn.execute(f"DROP VIEW {', '.join(views)}")
-    for o in before.values():
+    drop_views(conn)
+    for o in _objects(conn).values():
         if o.kind == "trigger":
             conn.execute(f"DROP TRIGGER {o.ref}")
     claimed: dict[int, str] = {}
@@ -241,6 +248,7 @@ def migrate(dsn: str, folder: Path) -> list[str]:
                 log.info("%s: no pending migration, definitions unchanged (%s)", folder, wanted[:12])
                 return []
             with backend.transaction():
+                drop_views(conn)
                 for m in pending:
                     log.info("%s: applying %s", folder, m.id)
                     try:

@@ -181,3 +181,18 @@ def test_the_runner_needs_only_what_the_host_venv_has() -> None:
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
     assert imported - sys.stdlib_module_names == {"yoyo", "psycopg"}
+
+
+def test_a_migration_may_change_a_column_that_a_view_selects(db: str, tmp_path: Path) -> None:
+    """PostgreSQL refuses to change the type of a column a view uses; the views are dropped
+    before the migrations and re-created after them, in the same transaction."""
+    sql = copy(FOLDERS["dw"], tmp_path)
+    migrate(db, sql)
+    (sql / "0006_dw_wider_reject_counts.sql").write_text(
+        "-- depends: 0005_dw_reader_grants\nALTER TABLE dw.rejected_events ALTER COLUMN events TYPE bigint;\n")
+    assert migrate(db, sql) == ["0006_dw_wider_reject_counts"]
+    assert one(db, "SELECT atttypid::regtype::text FROM pg_attribute "
+                   "WHERE attrelid = 'dw.rejected_events'::regclass AND attname = 'events'") == "bigint"
+    assert one(db, "SELECT atttypid::regtype::text FROM pg_attribute "
+                   "WHERE attrelid = 'dw.v_rejects_by_reason'::regclass AND attname = 'rejected'") == "numeric"
+    assert one(db, "SELECT has_table_privilege('dw_reader', 'dw.v_rejects_by_reason', 'SELECT')")
