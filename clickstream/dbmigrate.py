@@ -241,9 +241,10 @@ def migrate(dsn: str, folder: Path) -> list[str]:
                     raise MigrationError(f"{m.path}: every migration runs in the one transaction of a "
                                          f"migration run; 'transactional: false' is not supported")
             with backend.transaction():
-                backend.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (digest text NOT NULL, "
-                                "migrations text[] NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-            last = conn.execute(f"SELECT digest FROM {STATE_TABLE} ORDER BY applied_at DESC LIMIT 1").fetchone()
+                backend.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY "
+                                "PRIMARY KEY, digest text NOT NULL, migrations text[] NOT NULL, "
+                                "applied_at timestamptz NOT NULL DEFAULT now())")
+            last = conn.execute(f"SELECT digest FROM {STATE_TABLE} ORDER BY id DESC LIMIT 1").fetchone()
             if not pending and last and last[0] == wanted:
                 log.info("%s: no pending migration, definitions unchanged (%s)", folder, wanted[:12])
                 return []

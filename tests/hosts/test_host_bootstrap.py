@@ -140,7 +140,7 @@ def boot_host(role: str, workdir: Path) -> Booted:
                 host_side["migrations"] = _client(host, endpoint, "sql", *db_args, "--query",
                                                   "SELECT migration_id FROM _yoyo_migration ORDER BY 1")
                 host_side["definitions"] = _client(host, endpoint, "sql", *db_args, "--query",
-                                                   "SELECT digest FROM _sql_definitions ORDER BY applied_at")
+                                                   "SELECT digest FROM _sql_definitions ORDER BY id")
                 if role == "warehouse":
                     _client(host, endpoint, "load", *db_args)
                     host_side["dashboards"] = _client(host, endpoint, "dashboards", *db_args,
