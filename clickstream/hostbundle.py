@@ -3,8 +3,10 @@
 The private hosts have no internet, and the emulator cannot see inside an instance, so what a
 host runs at boot must be one artifact the tests can run exactly as the host does
 (docs/hosts.md). ``make host-bundle`` builds ``build/hosts/<role>.tar.gz`` for the warehouse
-and the OLTP host: the bootstrap and its shell library, the systemd units, the migrations,
-and every wheel of the host's venv (the dashboards and the host helper built from this
+and the OLTP host: the bootstrap and its shell library, the systemd units, the role's SQL
+folder (migrations and ``definitions/``) with the runner that applies it
+(``clickstream/dbmigrate.py`` as ``lib/dbmigrate.py``, the harness's own file), and every
+wheel of the host's venv (the dashboards and the host helper built from this
 repository, the rest downloaded for the host's Python), with ``MANIFEST.json`` naming each
 file's sha256.
 
@@ -44,6 +46,8 @@ HOSTS_SRC = REPO_ROOT / "hosts"
 BUILD_DIR = REPO_ROOT / "build" / "hosts"
 WHEEL_CACHE = REPO_ROOT / ".cache" / "host-wheels"
 LOCK = REPO_ROOT / "requirements.lock"
+#: The one runner of the SQL folders (stdlib, yoyo, psycopg): the harness imports it, the host runs it.
+RUNNER = REPO_ROOT / "clickstream" / "dbmigrate.py"
 PYTHON_VERSION = "3.11"
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 #: pip itself travels as a wheel: the venv is made --without-pip and pip runs from its wheel.
@@ -57,7 +61,7 @@ class Role:
     """What one kind of host installs."""
 
     name: str
-    migrations: str  # folder of the repository with its SQL migrations
+    migrations: str  # the repository's SQL folder of the role: migrations and definitions/
     local_projects: tuple[str, ...]  # folders under hosts/ built into wheels
 
     @property
@@ -182,11 +186,13 @@ def bundle_files(role_name: str) -> dict[str, bytes]:
         for path in sorted((HOSTS_SRC / sub).iterdir()):
             if path.is_file():
                 files[f"{sub}/{path.name}"] = path.read_bytes()
-    migrations = sorted((REPO_ROOT / role.migrations).glob("*.sql"))
+    sql_dir = REPO_ROOT / role.migrations
+    migrations = sorted(sql_dir.glob("*.sql"))
     if not migrations:
         raise BundleError(f"{role.migrations} has no migrations")
-    for path in migrations:
-        files[f"migrations/{path.name}"] = path.read_bytes()
+    for path in [*migrations, *sorted(p for p in (sql_dir / "definitions").rglob("*") if p.is_file())]:
+        files[f"migrations/{path.relative_to(sql_dir).as_posix()}"] = path.read_bytes()
+    files["lib/dbmigrate.py"] = RUNNER.read_bytes()
 
     third_party = pinned_requirements(role, pins)
     wheels = download_wheels([*third_party, PIP])

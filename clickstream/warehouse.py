@@ -1,38 +1,27 @@
-"""Apply the warehouse migrations (``sql/dw``) to a PostgreSQL database with yoyo.
+"""Apply a database's SQL folder (``sql/dw`` by default) the way every deployment does.
 
-Tests, the demo and the benchmark all build their warehouse through :func:`migrate`, so
-they exercise exactly the SQL a deployment applies. yoyo records applied migrations in the
-database (``_yoyo_migration``), which makes :func:`migrate` safe to call again.
+Tests, the demo and the benchmark all build their warehouse through :func:`migrate`, so they
+exercise exactly the SQL and the runner a host applies (:mod:`clickstream.dbmigrate`, which
+the host bundle ships): the pending migrations and the current definitions, in one
+transaction, as the database's owner. Calling it again is safe: yoyo records applied
+migrations (``_yoyo_migration``) and the runner the definitions' digest (``_sql_definitions``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from clickstream import REPO_ROOT
+from clickstream.dbmigrate import MigrationError, yoyo_uri
+from clickstream.dbmigrate import migrate as _migrate
 
 MIGRATIONS_DIR = REPO_ROOT / "sql" / "dw"
+OLTP_DIR = REPO_ROOT / "sql" / "oltp"
 
-
-def yoyo_uri(dsn: str) -> str:
-    """Turn a libpq URL (``postgresql://...``) into yoyo's psycopg 3 backend URL."""
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
-        raise ValueError(f"not a PostgreSQL URL: {parts.scheme!r} (expected postgresql://)")
-    return urlunsplit(("postgresql+psycopg", *parts[1:]))
+__all__ = ["MIGRATIONS_DIR", "OLTP_DIR", "MigrationError", "migrate", "yoyo_uri"]
 
 
 def migrate(dsn: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply every pending migration in order; return the ids applied by this call."""
-    from yoyo import get_backend, read_migrations
-
-    backend = get_backend(yoyo_uri(dsn))
-    migrations = read_migrations(str(migrations_dir))
-    try:
-        with backend.lock():
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-            return [m.id for m in pending]
-    finally:
-        backend.connection.close()
+    """Apply ``migrations_dir`` (its migrations and ``definitions/``); return the migration ids
+    this call applied."""
+    return _migrate(dsn, migrations_dir)

@@ -79,9 +79,12 @@ SQL
   fi
 }
 
+# The pending migrations and the current definitions (functions, triggers, views) in one
+# transaction, by the same runner the tests use (lib/dbmigrate.py, sql/README.md). It does
+# nothing when no migration is pending and the definitions are those already applied.
 apply_migrations() {
-  local url="postgresql+psycopg://$ADMIN_USER@localhost:5432/$DB_NAME?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
-  log "applying what is pending of $(ls "$BUNDLE_DIR"/migrations/*.sql | grep -vc '\.rollback\.sql$') migrations as $ADMIN_USER"
-  PGPASSWORD="$DB_PASSWORD" "$VENV/bin/yoyo" apply --batch --no-config-file --database "$url" "$BUNDLE_DIR/migrations" \
-    || fail "migrations failed as $ADMIN_USER (see the yoyo error above)"
+  local url="postgresql://$ADMIN_USER@localhost:5432/$DB_NAME?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
+  log "applying what is pending of $(ls "$BUNDLE_DIR"/migrations/*.sql | grep -vc '\.rollback\.sql$') migrations and the definitions as $ADMIN_USER"
+  PGPASSWORD="$DB_PASSWORD" "$VENV/bin/python" "$BUNDLE_DIR/lib/dbmigrate.py" --database "$url" "$BUNDLE_DIR/migrations" \
+    || fail "migrations failed as $ADMIN_USER (see the dbmigrate error above; nothing of this run was committed)"
 }

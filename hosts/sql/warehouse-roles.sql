@@ -1,7 +1,7 @@
 -- The warehouse's read-only side, made by the superuser before the migrations (the owner may
--- not create roles): the group dw_reader that sql/dw/0004 grants to, and the dashboards'
--- login, a member of dw_reader only and read-only by default. psql variables: dash (the
--- login), db (the database). Safe to run again.
+-- not create roles): the group dw_reader that sql/dw/0005_dw_reader_grants and the views of
+-- sql/dw/definitions grant to, and the dashboards' login, a member of dw_reader only and
+-- read-only by default. psql variables: dash (the login), db (the database). Safe to run again.
 \set ON_ERROR_STOP on
 SELECT 'CREATE ROLE dw_reader NOLOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dw_reader') \gexec
 SELECT format('CREATE ROLE %I LOGIN', :'dash') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'dash') \gexec

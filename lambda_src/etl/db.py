@@ -143,7 +143,7 @@ def connect(settings: Settings) -> psycopg.Connection:
     conn.commit()
     if not ok or not locked:
         conn.close()
-        what = "no dw schema" if not ok else "no dw.etl_lock (sql/dw/0103)"
+        what = "no dw schema" if not ok else "no dw.etl_lock (sql/dw/0002_dw_load_manifest)"
         raise WarehouseUnavailable(
             f"the warehouse at {describe(settings)} has {what}: apply the sql/dw migrations"
         )
@@ -154,7 +154,7 @@ class LockLost(RuntimeError):
     """Another run took the warehouse lock over (this run's lease ran out): stop now."""
 
 
-#: The lock row (sql/dw/0102) and what a run does with it.
+#: The lock row (sql/dw/0002_dw_load_manifest) and what a run does with it.
 _LOCK_ROW = "etl"
 _ALIVE = """EXISTS (SELECT 1 FROM pg_stat_activity a
                      WHERE a.pid = l.backend_pid

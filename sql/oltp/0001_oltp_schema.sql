@@ -2,6 +2,7 @@
 -- Constraints carry the business rules so hostile or buggy writers are refused by the
 -- database itself: prices are non-negative money with two decimals, quantities positive and
 -- bounded, emails unique case-insensitively, an order line's price is frozen at order time.
+-- Tables only: the view shop.order_totals is a current definition in definitions/ (sql/README.md).
 
 CREATE SCHEMA IF NOT EXISTS shop;
 
@@ -47,10 +48,3 @@ CREATE TABLE shop.order_items (
     UNIQUE (order_id, product_id)
 );
 CREATE INDEX order_items_product_idx ON shop.order_items (product_id);
-
-CREATE VIEW shop.order_totals AS
-SELECT o.order_id, o.transaction_id, o.customer_id, o.status, o.currency, o.placed_at,
-       sum(i.quantity * i.unit_price)::numeric(12, 2) AS total, sum(i.quantity) AS items
-FROM shop.orders o
-JOIN shop.order_items i USING (order_id)
-GROUP BY o.order_id;

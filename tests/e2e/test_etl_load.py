@@ -184,11 +184,10 @@ def test_migrations_are_rerunnable(loaded):
     assert migrate(loaded["dsn"]) == []
 
 
-def test_faster_refresh_day_matches_the_original(loaded):
-    """The current dw.refresh_day (0005, 0006) gives exactly the rollup rows of 0003's."""
-    src = (REPO_ROOT / "sql" / "dw" / "0003_dw_rollups.sql").read_text()
-    start = src.index("CREATE OR REPLACE FUNCTION dw.refresh_day")
-    original = src[start:src.index("$$;", start) + 3]
+def test_refresh_day_matches_the_reference(loaded):
+    """dw.refresh_day (sql/dw/definitions) gives exactly the rollup rows of the committed plain
+    implementation (tests/unit/etl/reference) on a whole loaded warehouse."""
+    reference = (REPO_ROOT / "tests" / "unit" / "etl" / "reference" / "refresh_day_reference.sql").read_text()
     tables = ["daily_overview", "daily_funnel", "product_daily", "hourly_traffic",
               "daily_acquisition", "daily_device_overview"]
     with psycopg.connect(loaded["dsn"]) as c:
@@ -198,13 +197,13 @@ def test_faster_refresh_day_matches_the_original(loaded):
             "SELECT array_to_string(proconfig, ',') FROM pg_proc WHERE oid = 'dw.refresh_day'::regproc"
         ).fetchone()[0]
 
-        def rollups() -> dict:
+        def rollups(function: str) -> dict:
             for d in days:
-                c.execute("SELECT dw.refresh_day(%s)", (d,))
+                c.execute(f"SELECT {function}(%s)", (d,))
             return {t: sorted(c.execute(f"SELECT * FROM dw.{t}").fetchall()) for t in tables}
 
-        faster = rollups()
-        c.execute(original)  # rolled back below: the warehouse keeps the faster function
-        assert rollups() == faster
-        assert all(faster[t] for t in tables)
+        current = rollups("dw.refresh_day")
+        c.execute(reference)  # rolled back below with everything it wrote
+        assert rollups("reference.refresh_day") == current
+        assert all(current[t] for t in tables)
         c.rollback()

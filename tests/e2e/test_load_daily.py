@@ -1,16 +1,14 @@
-"""dw.load_daily (sql/dw/0101) always equals an aggregate of the manifest dw.loaded_files.
+"""dw.load_daily (its triggers in sql/dw/definitions) always equals an aggregate of the manifest dw.loaded_files.
 
 The Data health page reads the per-day rollup instead of the ~400k-row manifest, so the
 rollup must be exact after everything the ETL does to the manifest: batch loads, replays
 of loaded objects, failed objects (and their later success), a batch that crashes before
-commit, and any other write (deletes, a day or time changed, truncate). It is also
-backfilled from a manifest that existed before the migration.
+commit, and any other write (deletes, a day or time changed, truncate).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -20,14 +18,14 @@ from etl import loading
 from etl.parsing import parse_object
 
 from clickstream import traffic
-from clickstream.warehouse import MIGRATIONS_DIR, migrate
+from clickstream.warehouse import migrate
 
 pytestmark = pytest.mark.e2e
 
 ROLLUP = """SELECT dt, files_loaded, files_failed, lines, events_loaded, duplicates, rejected,
                    last_loaded_at, last_success_at, received, mismatched_files, unreadable_files
               FROM dw.load_daily ORDER BY dt"""
-# The accounting columns (0102): received over loaded objects, loaded objects whose counts do
+# The accounting columns: received over loaded objects, loaded objects whose counts do
 # not add up, failed objects nobody has marked.
 TRUTH = """
 SELECT dt, count(*) FILTER (WHERE status = 'loaded'), count(*) FILTER (WHERE status = 'failed'),
@@ -139,46 +137,3 @@ def test_rollup_stays_exact_under_any_manifest_write(conn):
     conn.execute("TRUNCATE dw.loaded_files CASCADE")
     assert assert_rollup_exact(conn) == []
     conn.commit()
-
-
-def test_migrations_backfill_an_existing_manifest(pg_server, tmp_path):
-    """A manifest written before 0101/0102 (plain rows, as the loader then wrote them): the
-    rollup is built from it, loaded objects are accounted by their lines, and objects the
-    old rule had given up after three attempts are owed again, due now."""
-    name = f"ldb_{uuid.uuid4().hex[:12]}"
-    dsn = pg_server.create_database(name)
-    try:
-        before = tmp_path / "dw"
-        shutil.copytree(MIGRATIONS_DIR, before)
-        for later in ("0101_load_daily.sql", "0102_dw_nothing_lost.sql", "0103_dw_run_lock.sql"):
-            (before / later).unlink()
-        migrate(dsn, before)
-        with psycopg.connect(dsn) as c:
-            c.execute("""
-                INSERT INTO dw.loaded_files (key, kind, dt, status, lines, events_loaded, duplicates,
-                                             rejected, attempts, error)
-                SELECT 'k' || i, 'events', date '2024-06-01' + i % 2,
-                       CASE WHEN i <= 2 THEN 'failed' ELSE 'loaded' END,
-                       CASE WHEN i <= 2 THEN 0 ELSE 25 END, CASE WHEN i <= 2 THEN 0 ELSE 23 END,
-                       CASE WHEN i <= 2 THEN 0 ELSE 1 END, CASE WHEN i <= 2 THEN 0 ELSE 1 END,
-                       CASE WHEN i <= 2 THEN 3 ELSE 1 END,
-                       CASE WHEN i <= 2 THEN 'cannot read object: SlowDown' END
-                  FROM generate_series(1, 40) AS i""")
-        applied = migrate(dsn)
-        assert applied == ["0101_load_daily", "0102_dw_nothing_lost", "0103_dw_run_lock"]
-        with psycopg.connect(dsn) as c:
-            rows = assert_rollup_exact(c)
-            assert sum(r[1] for r in rows) == 38 and sum(r[2] for r in rows) == 2
-            assert sum(r[9] for r in rows) == 38 * 25 and sum(r[10] for r in rows) == 0
-            assert sum(r[11] for r in rows) == 2
-            # The views the dashboards read now answer from the rollup, same figures.
-            fresh = c.execute("SELECT last_load_at, failed_files, unreadable_files, mismatched_files "
-                              "FROM dw.v_freshness").fetchone()
-            assert fresh == (max(r[8] for r in rows), 2, 2, 0)
-            owed = c.execute("SELECT key, failure, attempts, next_attempt_at <= now() "
-                             "FROM dw.v_unreadable_objects ORDER BY key").fetchall()
-            assert owed == [("k1", "transient", 3, True), ("k2", "transient", 3, True)]
-            assert c.execute("SELECT count(*) FROM dw.v_accounting_mismatches").fetchone() == (0,)
-            assert c.execute("SELECT count(*) FROM dw.v_failed_files").fetchone() == (2,)
-    finally:
-        pg_server.drop_database(name)

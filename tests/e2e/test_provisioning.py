@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from clickstream.postgres import HOST_SQL, postgres_server
-from clickstream.warehouse import migrate
+from clickstream.warehouse import MigrationError, migrate
 
 pytestmark = pytest.mark.e2e
 
@@ -56,9 +56,12 @@ def test_a_migration_as_the_owner_creates_everything_owned_by_it(pg_server) -> N
 def test_without_the_reader_role_the_migration_says_how_to_provision_it() -> None:
     with postgres_server() as server:  # a cluster of its own: dw_reader is cluster-wide
         _psql(server, "owner.sql", admin="lone_owner", db="lone")
-        with pytest.raises(psycopg.errors.RaiseException, match="dw_reader does not exist") as info:
+        with pytest.raises(MigrationError, match=r"0005_dw_reader_grants\.sql: role dw_reader does not exist") as info:
             migrate(server.dsn("lone", user="lone_owner"))
-        assert "hosts/sql/warehouse-roles.sql" in info.value.diag.message_hint
+        assert "hosts/sql/warehouse-roles.sql" in str(info.value)
+        assert isinstance(info.value.__cause__, psycopg.errors.RaiseException)
         with psycopg.connect(server.dsn("lone", user="lone_owner")) as c:
             applied = [r[0] for r in c.execute("SELECT migration_id FROM _yoyo_migration ORDER BY 1")]
-        assert applied == ["0001_dw_core", "0002_dw_dimensions", "0003_dw_rollups"]  # stopped at 0004
+            schema = c.execute("SELECT to_regnamespace('dw')").fetchone()[0]
+        # One transaction: the migrations before the failing one are not left half-applied.
+        assert applied == [] and schema is None

@@ -25,6 +25,9 @@ fingerprint() {
     "${PSQL[@]}" -d postgres -c "SELECT datname, pg_get_userbyid(datdba), datacl FROM pg_database ORDER BY 1" 2>&1
     echo "## migrations"
     "${PSQL[@]}" -d "$DB_NAME" -c "SELECT migration_id, migration_hash, applied_at_utc FROM _yoyo_migration ORDER BY 1" 2>&1
+    echo "## definitions"
+    "${PSQL[@]}" -d "$DB_NAME" -c "SELECT id, digest, migrations, applied_at FROM _sql_definitions ORDER BY id" 2>&1
+    "${PSQL[@]}" -d "$DB_NAME" -c "SELECT p.oid, p.oid::regprocedure::text, md5(p.prosrc) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE pg_get_userbyid(n.nspowner) = '$ADMIN_USER' UNION ALL SELECT c.oid, c.oid::regclass::text, md5(pg_get_viewdef(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND pg_get_userbyid(n.nspowner) = '$ADMIN_USER' UNION ALL SELECT t.oid, t.tgname, md5(pg_get_triggerdef(t.oid)) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND pg_get_userbyid(n.nspowner) = '$ADMIN_USER' ORDER BY 2" 2>&1
     echo "## units"
     for u in clickstream-postgresql.service clickstream-shiny.service clickstream-pg-backup.timer clickstream-bootstrap.service; do
       echo "$u $(systemctl is-enabled $u 2>&1)"

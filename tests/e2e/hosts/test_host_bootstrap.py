@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from clickstream import REPO_ROOT
+from clickstream import REPO_ROOT, dbmigrate
 from clickstream.hostbundle import build_bundle
 from clickstream.testing import hostroot
 
@@ -139,6 +139,8 @@ def boot_host(role: str, workdir: Path) -> Booted:
                 host_side["ca"] = _client(host, endpoint, "ssm-get", "--name", env["CA_PARAMETER"])
                 host_side["migrations"] = _client(host, endpoint, "sql", *db_args, "--query",
                                                   "SELECT migration_id FROM _yoyo_migration ORDER BY 1")
+                host_side["definitions"] = _client(host, endpoint, "sql", *db_args, "--query",
+                                                   "SELECT digest FROM _sql_definitions ORDER BY id")
                 if role == "warehouse":
                     _client(host, endpoint, "load", *db_args)
                     host_side["dashboards"] = _client(host, endpoint, "dashboards", *db_args,
@@ -198,6 +200,9 @@ def test_every_migration_applied_as_the_non_superuser_owner(booted: Booted) -> N
                    if not p.name.endswith(".rollback.sql"))
     applied = [r[0] for r in booted.host_side["migrations"]["rows"]]
     assert applied == files
+    # The definitions (functions, triggers, views) of the repository, applied once.
+    wanted = dbmigrate.digest(dbmigrate.read_definitions(REPO_ROOT / SETTINGS[booted.role]["migrations"]))
+    assert [r[0] for r in booted.host_side["definitions"]["rows"]] == [wanted]
     checks = booted.kv("checks1")
     assert checks["owner_is_superuser"] == "f"
     assert checks["migration_owner"] == booted.env["ADMIN_USER"]  # every relation, none left to postgres

@@ -2,9 +2,9 @@
 -- a late-arriving old event never overwrites a newer name or price); sessions keep the
 -- attributes of their first event (landing page, referrer, UTM, device) and accumulate
 -- counters from newly inserted events only, which is what keeps them exactly-once.
--- depends: 0001_dw_core
+-- depends: 0001_dw_facts
 
-CREATE TABLE IF NOT EXISTS dw.products (
+CREATE TABLE dw.products (
     item_id text PRIMARY KEY,
     item_name text,
     item_brand text,
@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS dw.products (
     last_seen timestamptz NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS dw.sessions (
+CREATE TABLE dw.sessions (
     session_id text PRIMARY KEY,
     anonymous_id text,
     user_id text,
@@ -35,4 +35,4 @@ CREATE TABLE IF NOT EXISTS dw.sessions (
     event_count integer NOT NULL DEFAULT 0,
     page_views integer NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS sessions_started_idx ON dw.sessions (started_at);
+CREATE INDEX sessions_started_idx ON dw.sessions (started_at);

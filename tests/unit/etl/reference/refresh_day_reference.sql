@@ -1,83 +1,33 @@
--- Rollups the dashboards read (issue 8: overview, funnel, products, trends, acquisition,
--- data health). Each is recomputed for whole days from the facts by dw.refresh_day(day):
--- recompute-touched-days is simple and always correct under late events, replays and
--- duplicates, where incremental +=/-= arithmetic would drift. Bot traffic is excluded from
--- every rollup except the overview, which reports it separately.
--- depends: 0002_dw_dimensions
+-- The rollup semantics of dw.refresh_day(d), written the plain way: one statement per rollup
+-- straight from the facts, count(DISTINCT ...) where a distinct count is meant, no temporary
+-- tables, no tuning. It is the first implementation the warehouse had (before the rollup refresh
+-- was made faster), kept here as the yardstick the current definition
+-- (sql/dw/definitions/functions/dw.refresh_day.sql) must match row for row:
+-- tests/e2e/test_etl_load.py compares the two on a loaded warehouse, and
+-- tests/unit/etl/test_refresh_day.py checks both against rollups worked out by hand.
+--
+-- What each rollup means, for day d (UTC, [d, d+1)):
+-- * daily_overview: all events and bot events; the rest excludes bots: page views, distinct
+--   sessions, visitors (anonymous_id) and users, add_to_cart and begin_checkout events; the
+--   day's purchases (dw.purchases, de-duplicated by transaction) and their revenue. No row
+--   for a day without events.
+-- * daily_funnel: per (device, item category) the distinct sessions reaching each step;
+--   category '(all)' counts every session of the device, a real category the sessions whose
+--   step events carried an item of that category ('(unknown)' for an item without one).
+-- * product_daily: per item, list views, selects, views, add-to-carts (and units added,
+--   quantity 1 when absent), removes and checkouts from non-bot events, orders, units and
+--   revenue (price * quantity) from the day's purchases.
+-- * hourly_traffic: per hour, non-bot events, page views, distinct sessions and visitors,
+--   and the hour's purchases and revenue.
+-- * daily_acquisition: sessions started that day (non-bot) by referrer domain ('(direct)'),
+--   UTM source, medium, campaign ('(none)') and device: sessions, converting sessions, and
+--   their purchases and revenue (purchases of those sessions, on any day).
+--
+-- Created in a schema of its own (reference) by the tests, inside a transaction they roll back.
 
-CREATE TABLE IF NOT EXISTS dw.daily_overview (
-    day date PRIMARY KEY,
-    events bigint NOT NULL,
-    bot_events bigint NOT NULL,
-    page_views bigint NOT NULL,
-    sessions bigint NOT NULL,
-    visitors bigint NOT NULL,
-    users bigint NOT NULL,
-    add_to_carts bigint NOT NULL,
-    checkouts bigint NOT NULL,
-    purchases bigint NOT NULL,
-    revenue numeric(18, 4) NOT NULL
-);
+CREATE SCHEMA reference;
 
--- Distinct sessions reaching each step. item_category '(all)' counts every session; a real
--- category counts sessions whose step events carried an item of that category.
-CREATE TABLE IF NOT EXISTS dw.daily_funnel (
-    day date NOT NULL,
-    device_category text NOT NULL,
-    item_category text NOT NULL,
-    sessions bigint NOT NULL,
-    view_item_list bigint NOT NULL,
-    view_item bigint NOT NULL,
-    add_to_cart bigint NOT NULL,
-    begin_checkout bigint NOT NULL,
-    add_shipping_info bigint NOT NULL,
-    add_payment_info bigint NOT NULL,
-    purchase bigint NOT NULL,
-    PRIMARY KEY (day, device_category, item_category)
-);
-
-CREATE TABLE IF NOT EXISTS dw.product_daily (
-    day date NOT NULL,
-    item_id text NOT NULL,
-    list_views bigint NOT NULL,
-    selects bigint NOT NULL,
-    views bigint NOT NULL,
-    add_to_carts bigint NOT NULL,
-    units_added bigint NOT NULL,
-    remove_from_carts bigint NOT NULL,
-    checkouts bigint NOT NULL,
-    orders bigint NOT NULL,
-    units_purchased bigint NOT NULL,
-    revenue numeric(18, 4) NOT NULL,
-    PRIMARY KEY (day, item_id)
-);
-
-CREATE TABLE IF NOT EXISTS dw.hourly_traffic (
-    hour timestamptz PRIMARY KEY,
-    events bigint NOT NULL,
-    page_views bigint NOT NULL,
-    sessions bigint NOT NULL,
-    visitors bigint NOT NULL,
-    purchases bigint NOT NULL,
-    revenue numeric(18, 4) NOT NULL
-);
-
--- Sessions by the day they started and their acquisition attributes (first event).
-CREATE TABLE IF NOT EXISTS dw.daily_acquisition (
-    day date NOT NULL,
-    referrer_domain text NOT NULL,
-    utm_source text NOT NULL,
-    utm_medium text NOT NULL,
-    utm_campaign text NOT NULL,
-    device_category text NOT NULL,
-    sessions bigint NOT NULL,
-    converting_sessions bigint NOT NULL,
-    purchases bigint NOT NULL,
-    revenue numeric(18, 4) NOT NULL,
-    PRIMARY KEY (day, referrer_domain, utm_source, utm_medium, utm_campaign, device_category)
-);
-
-CREATE OR REPLACE FUNCTION dw.refresh_day(d date) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION reference.refresh_day(d date) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     lo timestamptz := d::timestamp AT TIME ZONE 'UTC';
     hi timestamptz := (d + 1)::timestamp AT TIME ZONE 'UTC';
@@ -208,41 +158,3 @@ BEGIN
      GROUP BY s.referrer_domain, s.utm_source, s.utm_medium, s.utm_campaign, s.device_category;
 END;
 $$;
-
--- Trends: hour-of-week heat map (0 = Sunday, UTC) over everything in hourly_traffic; the
--- dashboard filters hourly_traffic by date range itself for a windowed view.
-CREATE OR REPLACE VIEW dw.v_hour_of_week AS
-SELECT extract(dow FROM hour AT TIME ZONE 'UTC')::int AS dow,
-       extract(hour FROM hour AT TIME ZONE 'UTC')::int AS hour_of_day,
-       sum(events) AS events, sum(sessions) AS sessions,
-       sum(purchases) AS purchases, sum(revenue) AS revenue
-  FROM dw.hourly_traffic
- GROUP BY 1, 2;
-
--- Data health: per raw partition (received day), what the ETL did with it.
-CREATE OR REPLACE VIEW dw.v_load_health_daily AS
-SELECT dt,
-       count(*) FILTER (WHERE status = 'loaded') AS files_loaded,
-       count(*) FILTER (WHERE status = 'failed') AS files_failed,
-       coalesce(sum(lines), 0) AS lines,
-       coalesce(sum(events_loaded), 0) AS events_loaded,
-       coalesce(sum(duplicates), 0) AS duplicates,
-       coalesce(sum(rejected), 0) AS rejected,
-       max(loaded_at) AS last_loaded_at
-  FROM dw.loaded_files
- GROUP BY dt;
-
-CREATE OR REPLACE VIEW dw.v_rejects_by_reason AS
-SELECT (loaded_at AT TIME ZONE 'UTC')::date AS day, stage,
-       split_part(reason, ':', 1) AS reason, count(*) AS rejected
-  FROM dw.rejected_events
- GROUP BY 1, 2, 3;
-
-CREATE OR REPLACE VIEW dw.v_failed_files AS
-SELECT key, dt, attempts, error, loaded_at FROM dw.loaded_files WHERE status = 'failed';
-
-CREATE OR REPLACE VIEW dw.v_freshness AS
-SELECT (SELECT max(loaded_at) FROM dw.loaded_files WHERE status = 'loaded') AS last_load_at,
-       (SELECT max(hour) FROM dw.hourly_traffic) AS last_event_hour,
-       (SELECT count(*) FROM dw.dirty_days) AS days_pending_refresh,
-       (SELECT count(*) FROM dw.loaded_files WHERE status = 'failed') AS failed_files;

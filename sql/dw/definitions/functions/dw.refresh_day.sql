@@ -1,14 +1,19 @@
--- Rollup refresh reading the day's facts once. At 1M events over 3 days (333k per day)
--- dw.refresh_day from 0005 took ~12 s per day on the benchmark machine, more than a third
--- of the whole load: every rollup scanned the day's wide dw.events rows again (~700 bytes
--- each), expanded the items jsonb twice, and sorted for each count(DISTINCT).
+-- Recomputes every day rollup of day d (UTC) from the facts: dw.daily_overview,
+-- dw.daily_funnel, dw.product_daily, dw.hourly_traffic, dw.daily_acquisition (and, through
+-- the trigger on dw.daily_overview, dw.daily_device_overview). The ETL calls it for every
+-- day in dw.dirty_days. Each rollup is deleted and re-inserted for the whole day, which is
+-- always correct under late events, replays and duplicates.
 --
--- This version copies the day's rows once into a narrow temporary table (the columns the
--- rollups use), expands items once, and counts distinct values through hash aggregates
--- (SELECT DISTINCT / GROUP BY) instead of count(DISTINCT) sorts. The rollup rows are the
--- same: tests/e2e/test_etl_load.py recomputes every day with 0003's definition and
--- compares all rollup tables, dw.daily_device_overview (kept by its trigger) included.
--- depends: 0005_dw_refresh_day_faster
+-- The day's facts are read once: its rows are copied into a narrow temporary table (the
+-- columns the rollups use), items are expanded once, and distinct values are counted
+-- through hash aggregates (SELECT DISTINCT / GROUP BY) instead of count(DISTINCT) sorts;
+-- the funnel groups its steps once per (device, category, session) with a flag per step.
+-- work_mem is raised for the function's own statements only (SET clause), so a busy day
+-- sorts in memory; 128MB bounds one refresh on the DW host.
+--
+-- The rollup semantics are pinned by tests/unit/etl/reference/refresh_day_reference.sql, a
+-- plain one-statement-per-rollup implementation that tests/e2e/test_etl_load.py and
+-- tests/unit/etl/test_refresh_day_reference.py compare this function with.
 
 CREATE OR REPLACE FUNCTION dw.refresh_day(d date) RETURNS void LANGUAGE plpgsql
 SET work_mem = '128MB'
