@@ -186,8 +186,8 @@ def test_migrations_are_rerunnable(loaded):
 
 def test_refresh_day_matches_the_reference(loaded):
     """dw.refresh_day (sql/dw/definitions) gives exactly the rollup rows of the committed plain
-    implementation (tests/unit/etl/reference) on a whole loaded warehouse."""
-    reference = (REPO_ROOT / "tests" / "unit" / "etl" / "reference" / "refresh_day_reference.sql").read_text()
+    implementation (tests/e2e/reference) on a whole loaded warehouse."""
+    reference = (REPO_ROOT / "tests" / "e2e" / "reference" / "refresh_day_reference.sql").read_text()
     tables = ["daily_overview", "daily_funnel", "product_daily", "hourly_traffic",
               "daily_acquisition", "daily_device_overview"]
     with psycopg.connect(loaded["dsn"]) as c:

@@ -11,9 +11,9 @@
 -- work_mem is raised for the function's own statements only (SET clause), so a busy day
 -- sorts in memory; 128MB bounds one refresh on the DW host.
 --
--- The rollup semantics are pinned by tests/unit/etl/reference/refresh_day_reference.sql, a
--- plain one-statement-per-rollup implementation that tests/e2e/test_etl_load.py and
--- tests/unit/etl/test_refresh_day_reference.py compare this function with.
+-- The rollup semantics are pinned by tests/e2e/reference/refresh_day_reference.sql, a
+-- plain one-statement-per-rollup implementation that tests/e2e/test_refresh_day.py and
+-- tests/e2e/test_etl_load.py compare this function with.
 
 CREATE OR REPLACE FUNCTION dw.refresh_day(d date) RETURNS void LANGUAGE plpgsql
 SET work_mem = '128MB'

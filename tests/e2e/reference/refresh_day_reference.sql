@@ -4,7 +4,7 @@
 -- was made faster), kept here as the yardstick the current definition
 -- (sql/dw/definitions/functions/dw.refresh_day.sql) must match row for row:
 -- tests/e2e/test_etl_load.py compares the two on a loaded warehouse, and
--- tests/unit/etl/test_refresh_day.py checks both against rollups worked out by hand.
+-- tests/e2e/test_refresh_day.py checks both against rollups worked out by hand.
 --
 -- What each rollup means, for day d (UTC, [d, d+1)):
 -- * daily_overview: all events and bot events; the rest excludes bots: page views, distinct

@@ -20,6 +20,8 @@ import pytest
 
 from clickstream.warehouse import migrate
 
+pytestmark = pytest.mark.e2e
+
 REFERENCE = Path(__file__).parent / "reference" / "refresh_day_reference.sql"
 D = date(2024, 3, 10)
 NEXT = D + timedelta(days=1)
