@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 import orjson
+from common import lake
 
 APP_ID = "shop-web"
 SHOP = "https://shop.example.com"
@@ -136,7 +137,7 @@ class TrafficConfig:
     bot_share: float = 0.03
     thank_you_reload_rate: float = 0.05
     app_id: str = APP_ID
-    raw_prefix: str = "events/v1/"
+    raw_prefix: str = lake.DEFAULT_PREFIX
     gzip_level: int = 1
 
 
@@ -446,12 +447,6 @@ class RawObject:
     lines: int
 
 
-def _key(prefix: str, kind: str, received_ms: int, uid: str) -> str:
-    dt = datetime.fromtimestamp(received_ms / 1000, UTC)
-    middle = "rejected/" if kind == "rejected" else ""
-    return f"{prefix}{middle}dt={dt:%Y-%m-%d}/hr={dt:%H}/{received_ms}-{uid}.jsonl.gz"
-
-
 def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
     """The lake exactly as the ingest Lambda writes it (accepted and rejected objects)."""
     dumps = orjson.dumps
@@ -475,7 +470,7 @@ def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
             body = b"\n".join(lines) + b"\n"
             truth.lines_sent += len(lines)
             truth.objects += 1
-            yield RawObject(_key(cfg.raw_prefix, "events", d.received_ms, _uid(rng)),
+            yield RawObject(lake.object_key(cfg.raw_prefix, lake.EVENTS, d.received_ms, _uid(rng)),
                             gzip.compress(body, cfg.gzip_level, mtime=0), len(lines))
         if d.invalid:
             rej = [dumps({"index": i, "reason": reason, "payload": ev, "app_id": cfg.app_id,
@@ -484,7 +479,7 @@ def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
             truth.ingest_rejects += len(rej)
             truth.lines_sent += len(rej)
             truth.rejected_objects += 1
-            yield RawObject(_key(cfg.raw_prefix, "rejected", d.received_ms, _uid(rng)),
+            yield RawObject(lake.object_key(cfg.raw_prefix, lake.REJECTED, d.received_ms, _uid(rng)),
                             gzip.compress(b"\n".join(rej) + b"\n", cfg.gzip_level, mtime=0), len(rej))
     # Duplicate deliveries were counted as unique above only once; the rest are re-sends.
 
