@@ -34,6 +34,11 @@ from datetime import UTC, date, datetime, timedelta
 #: 100 items with every string at its maximum, written as ``\u0001`` escapes, is ~770 kB.
 MAX_LINE_BYTES = 256 * 1024
 
+#: Longest text ingest stores in the keys it adds to every event (the ones the schema does not
+#: describe, because the client never sends them): ingest truncates to these, the ETL refuses
+#: longer. ``app_id``, ``sent_at`` and ``received_at`` are bounded by the schema itself.
+ENRICHMENT_MAX_CHARS = {"request_id": 128, "user_agent": 512, "ip_anon": 64}
+
 #: Where the deployed functions write and read unless ``RAW_PREFIX`` says otherwise.
 DEFAULT_PREFIX = "events/v1/"
 EVENTS, REJECTED = "events", "rejected"
