@@ -46,12 +46,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
+_STREAM = {"name": "stdout"}
+
+
+def to_stderr() -> None:
+    """Send every JSON log line to stderr from now on: for a command whose stdout is its result
+    (``python -m etl.replay`` prints the run's summary there)."""
+    _STREAM["name"] = "stderr"
+
+
 class _StdoutHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is at emit time (test capture swaps it)."""
+    """Writes to whatever ``sys.stdout`` is at emit time (test capture swaps it), or stderr."""
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stdout
+        return sys.stderr if _STREAM["name"] == "stderr" else sys.stdout
 
     @stream.setter
     def stream(self, _value: object) -> None:
