@@ -14,7 +14,9 @@ Layering, so issue 9 can send the same traffic through the HTTP API: :func:`deli
 yields :class:`Delivery` objects (one tracker request: app id, sent_at, events, plus the
 events the ingest would refuse); :func:`raw_objects` turns them into gzip JSONL objects in
 the ingest format; :func:`write_to_s3` puts them. An HTTP sink would POST
-``{"app_id", "sent_at", "events": valid + invalid}`` per delivery instead.
+``{"app_id", "sent_at", "events": valid + invalid}`` per delivery instead. Object keys come
+from the lake's one key layout (:mod:`common.lake`, shared with ingest and the ETL); the shop's
+data (catalogue, channels, user agents, faults) is in :mod:`clickstream.shop`.
 
 Same seed, same config, same bytes: every random choice comes from one ``random.Random``.
 """
@@ -31,92 +33,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
 import orjson
+from common import lake
+
+from clickstream.shop import (
+    CATEGORIES,
+    CHANNELS,
+    DEVICE_WEIGHTS,
+    HOUR_WEIGHTS,
+    INGEST_REJECT_REASONS,
+    MALFORMED_LINES,
+    SEARCH_TERMS,
+    SHOP,
+    USER_AGENTS,
+)
 
 APP_ID = "shop-web"
-SHOP = "https://shop.example.com"
-
-CATEGORIES = {
-    # category: (brands, (min price, max price), names)
-    "Laptops": (("Lenovo", "Dell", "HP", "Apple", "Asus", "Acer"), (499, 3299),
-                ("ThinkPad X1", "XPS 13", "EliteBook 840", "MacBook Air", "ZenBook 14", "Swift 5")),
-    "Monitors": (("Dell", "LG", "Samsung", "BenQ", "Asus"), (129, 1499),
-                 ("UltraSharp 27", "UltraGear 32", "Odyssey G7", "PD2705U", "ProArt 24")),
-    "Keyboards": (("Logitech", "Keychron", "Corsair", "Razer"), (29, 229),
-                  ("MX Keys", "K2 Pro", "K70", "BlackWidow")),
-    "Mice": (("Logitech", "Razer", "Microsoft", "Corsair"), (19, 159),
-             ("MX Master 3S", "DeathAdder", "Arc Mouse", "M65")),
-    "Headsets": (("Sony", "Jabra", "Logitech", "SteelSeries"), (39, 399),
-                 ("WH-1000XM5", "Evolve2 65", "Zone Vibe", "Arctis 7")),
-    "Docking Stations": (("Dell", "Lenovo", "CalDigit", "Anker"), (89, 399),
-                         ("WD22TB4", "ThinkPad Dock", "TS4", "PowerExpand")),
-    "Storage": (("Samsung", "WD", "Crucial", "Seagate"), (49, 599),
-                ("990 Pro 2TB", "Black SN850X", "MX500 1TB", "Expansion 8TB")),
-    "Networking": (("TP-Link", "Netgear", "Ubiquiti"), (29, 499),
-                   ("Archer AX55", "Nighthawk", "UniFi U6")),
-}
-
-USER_AGENTS = {
-    "desktop": (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
-        " AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)"
-        " AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-        "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0",
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
-        " AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0",
-    ),
-    "mobile": (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)"
-        " AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
-        " Chrome/126.0 Mobile Safari/537.36",
-        "Mozilla/5.0 (Linux; Android 13; SM-S911B)"
-        " AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0 Mobile Safari/537.36",
-    ),
-    "tablet": (
-        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)"
-        " AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-        "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko)"
-        " Chrome/126.0 Safari/537.36",
-    ),
-    "bot": (
-        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-        "python-requests/2.32.3",
-    ),
-}
-DEVICE_WEIGHTS = (("desktop", 0.52), ("mobile", 0.40), ("tablet", 0.08))
-
-# (referrer URL or None, utm dict or None, weight)
-CHANNELS = (
-    (None, None, 0.30),
-    ("https://www.google.com/", None, 0.28),
-    ("https://www.bing.com/", None, 0.05),
-    ("https://www.google.com/", {"utm_source": "google", "utm_medium": "cpc",
-                                 "utm_campaign": "laptops_q3", "utm_term": "business laptop"}, 0.10),
-    ("https://www.facebook.com/", {"utm_source": "facebook", "utm_medium": "social",
-                                   "utm_campaign": "back_to_school"}, 0.07),
-    ("https://www.reddit.com/r/buildapc/", None, 0.05),
-    (None, {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "weekly_deals",
-            "utm_content": "hero_banner"}, 0.10),
-    ("https://www.techradar.com/best/laptops", None, 0.05),
-)
-# Relative traffic by UTC hour of day (a shop in Europe/US: quiet nights, evening peak).
-HOUR_WEIGHTS = (2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 10, 10, 9, 9, 10, 11, 13, 14, 13, 10, 7, 4)
-SEARCH_TERMS = ("laptop", "usb-c dock", "4k monitor", "mechanical keyboard", "ssd 2tb",
-                "wireless mouse", "noise cancelling", "wifi 6 router", "macbook", "gaming monitor")
-INGEST_REJECT_REASONS = (
-    ("event_name: must be one of the GA4 names", lambda e: {**e, "event_name": "clickk"}),
-    ("session_id: required", lambda e: {k: v for k, v in e.items() if k != "session_id"}),
-    ("event_ts: not an RFC 3339 date-time", lambda e: {**e, "event_ts": "yesterday"}),
-)
-MALFORMED_LINES = (
-    b'{"event_id": "truncated',                              # bad JSON
-    b"[1, 2, 3]",                                              # not an object
-    b'{"event_name": "page_view", "event_ts": "2024-01-01T00:00:00Z"}',  # no event_id
-    b"\xff\xfe not utf-8 at all \xc3\x28",                    # non-UTF-8
-    b'"just a string"',                                        # JSON, not an object
-)
+__all__ = ["APP_ID", "CATEGORIES", "USER_AGENTS", "Delivery", "RawObject", "TrafficConfig", "Truth", "deliveries",
+           "generate", "generate_to_s3", "raw_objects", "write_to_s3"]
 
 
 @dataclass(frozen=True)
@@ -136,7 +69,7 @@ class TrafficConfig:
     bot_share: float = 0.03
     thank_you_reload_rate: float = 0.05
     app_id: str = APP_ID
-    raw_prefix: str = "events/v1/"
+    raw_prefix: str = lake.DEFAULT_PREFIX
     gzip_level: int = 1
 
 
@@ -246,105 +179,131 @@ class _Gen:
         return self.start_ms + ((day * 24 + hour) * 3600 + self.rng.randrange(3600)) * 1000
 
 
-def _session_events(g: _Gen, start_ms: int, bot: bool) -> tuple[list[dict], dict]:
-    """One shopper's (or crawler's) visit as a list of events."""
-    r = g.rng
-    sid = g.uuid()
-    anon = g.uuid()
-    user_id = f"cust-{r.randrange(1, 50_000)}" if not bot and r.random() < 0.25 else None
-    if bot:
-        ref, utm = None, None
-    else:
-        ref, utm, _ = CHANNELS[g.pick(g.ch_cum)]
-    base = {"anonymous_id": anon, "session_id": sid}
-    if user_id:
-        base["user_id"] = user_id
-    events: list[dict] = []
-    t = start_ms
-    cat = g.cat_names[r.randrange(len(g.cat_names))]
+class _Visit:
+    """One shopper's (or crawler's) visit, as the events it sends in order.
 
-    def emit(name: str, path: str, title: str, extra: dict | None = None, first: bool = False) -> None:
-        nonlocal t
-        ev = {"event_id": g.uuid(), "event_name": name, "event_ts": _iso(t), **base,
+    Every random choice is drawn in a fixed order from the generator's one ``random.Random``,
+    so the same seed gives the same bytes.
+    """
+
+    def __init__(self, g: _Gen, start_ms: int, bot: bool) -> None:
+        r = self.r = g.rng
+        self.g = g
+        sid, anon = g.uuid(), g.uuid()
+        user_id = f"cust-{r.randrange(1, 50_000)}" if not bot and r.random() < 0.25 else None
+        self.ref, self.utm = (None, None) if bot else CHANNELS[g.pick(g.ch_cum)][:2]
+        self.base = {"anonymous_id": anon, "session_id": sid}
+        if user_id:
+            self.base["user_id"] = user_id
+        self.events: list[dict] = []
+        self.t = start_ms
+        self.cat = g.cat_names[r.randrange(len(g.cat_names))]
+        self.landing = f"/c/{self.cat.lower().replace(' ', '-')}"
+
+    def emit(self, name: str, path: str, title: str, extra: dict | None = None, first: bool = False) -> None:
+        ref = self.ref
+        ev = {"event_id": self.g.uuid(), "event_name": name, "event_ts": _iso(self.t), **self.base,
               "page": {"url": SHOP + path, "path": path, "title": title,
                        "referrer": (ref if first else SHOP + "/") if (ref or not first) else None}}
         if ev["page"]["referrer"] is None:
             del ev["page"]["referrer"]
-        if first and utm:
-            ev.update(utm)
+        if first and self.utm:
+            ev.update(self.utm)
         if extra:
             ev.update(extra)
-        events.append(ev)
-        t += r.randrange(3_000, 90_000)
+        self.events.append(ev)
+        self.t += self.r.randrange(3_000, 90_000)
 
-    landing = f"/c/{cat.lower().replace(' ', '-')}"
-    emit("page_view", landing, cat, first=True)
-    if bot:
+    def crawl(self) -> None:
+        """A bot: product pages, nothing else."""
+        g, r = self.g, self.r
         for _ in range(r.randrange(2, 12)):
             p = g.products[r.randrange(len(g.products))]
-            emit("page_view", f"/p/{p['item_id']}", p["item_name"])
-            emit("view_item", f"/p/{p['item_id']}", p["item_name"],
-                 {"items": [p], "value": p["price"], "currency": "USD"})
-        return events, {"bot": True}
-    if r.random() < 0.25:
-        emit("search", "/search", "Search", {"search_term": SEARCH_TERMS[r.randrange(len(SEARCH_TERMS))]})
-    cands = g.by_cat[cat]
-    listing = [cands[i] for i in sorted(r.sample(range(len(cands)), 4))]
-    emit("view_item_list", landing, cat, {"items": listing})
-    if r.random() < 0.35:
-        return events, {}
-    cart: list[dict] = []
-    for _ in range(1 + (r.random() < 0.4) + (r.random() < 0.2)):
-        p = listing[r.randrange(len(listing))]
-        path = f"/p/{p['item_id']}"
-        emit("select_item", landing, cat, {"items": [p]})
-        emit("view_item", path, p["item_name"], {"items": [p], "value": p["price"], "currency": "USD"})
-        if r.random() < 0.45:
-            qty = 1 if r.random() < 0.85 else 2
-            line = {**p, "quantity": qty}
-            emit("add_to_cart", path, p["item_name"],
-                 {"items": [line], "value": round(p["price"] * qty, 2), "currency": "USD"})
-            cart.append(line)
-    if cart and r.random() < 0.12:
-        gone = cart.pop(r.randrange(len(cart)))
-        emit("remove_from_cart", "/cart", "Cart", {"items": [gone], "currency": "USD",
-                                                   "value": round(gone["price"] * gone["quantity"], 2)})
-    if not cart or r.random() < 0.45:
-        return events, {}
-    value = round(sum(i["price"] * i["quantity"] for i in cart), 2)
-    money = {"items": cart, "value": value, "currency": "USD"}
-    emit("begin_checkout", "/checkout", "Checkout", money)
-    if r.random() < 0.25:
-        return events, {}  # abandoned checkout
-    emit("add_shipping_info", "/checkout/shipping", "Shipping", money)
-    emit("add_payment_info", "/checkout/payment", "Payment", money)
-    if r.random() < 0.2:
-        return events, {}
-    tid = f"T-{g.rng.getrandbits(48):012x}"
-    emit("purchase", "/checkout/thank-you", "Thank you", {**money, "transaction_id": tid})
-    if r.random() < g.cfg.thank_you_reload_rate:
-        emit("purchase", "/checkout/thank-you", "Thank you", {**money, "transaction_id": tid})
-    return events, {"purchase": (tid, value, events[-1]["event_ts"][:10])}
+            self.emit("page_view", f"/p/{p['item_id']}", p["item_name"])
+            self.emit("view_item", f"/p/{p['item_id']}", p["item_name"],
+                      {"items": [p], "value": p["price"], "currency": "USD"})
+
+    def shop(self) -> dict:
+        """A shopper: search, list, products, cart, checkout; the purchase when there is one."""
+        r, cat, landing = self.r, self.cat, self.landing
+        if r.random() < 0.25:
+            self.emit("search", "/search", "Search", {"search_term": SEARCH_TERMS[r.randrange(len(SEARCH_TERMS))]})
+        cands = self.g.by_cat[cat]
+        listing = [cands[i] for i in sorted(r.sample(range(len(cands)), 4))]
+        self.emit("view_item_list", landing, cat, {"items": listing})
+        if r.random() < 0.35:
+            return {}
+        cart = self._browse(listing)
+        if cart and r.random() < 0.12:
+            gone = cart.pop(r.randrange(len(cart)))
+            self.emit("remove_from_cart", "/cart", "Cart", {"items": [gone], "currency": "USD",
+                                                            "value": round(gone["price"] * gone["quantity"], 2)})
+        if not cart or r.random() < 0.45:
+            return {}
+        return self._checkout(cart)
+
+    def _browse(self, listing: list[dict]) -> list[dict]:
+        r, cart = self.r, []
+        for _ in range(1 + (r.random() < 0.4) + (r.random() < 0.2)):
+            p = listing[r.randrange(len(listing))]
+            path = f"/p/{p['item_id']}"
+            self.emit("select_item", self.landing, self.cat, {"items": [p]})
+            self.emit("view_item", path, p["item_name"], {"items": [p], "value": p["price"], "currency": "USD"})
+            if r.random() < 0.45:
+                qty = 1 if r.random() < 0.85 else 2
+                line = {**p, "quantity": qty}
+                self.emit("add_to_cart", path, p["item_name"],
+                          {"items": [line], "value": round(p["price"] * qty, 2), "currency": "USD"})
+                cart.append(line)
+        return cart
+
+    def _checkout(self, cart: list[dict]) -> dict:
+        r = self.r
+        value = round(sum(i["price"] * i["quantity"] for i in cart), 2)
+        money = {"items": cart, "value": value, "currency": "USD"}
+        self.emit("begin_checkout", "/checkout", "Checkout", money)
+        if r.random() < 0.25:
+            return {}  # abandoned checkout
+        self.emit("add_shipping_info", "/checkout/shipping", "Shipping", money)
+        self.emit("add_payment_info", "/checkout/payment", "Payment", money)
+        if r.random() < 0.2:
+            return {}
+        tid = f"T-{r.getrandbits(48):012x}"
+        self.emit("purchase", "/checkout/thank-you", "Thank you", {**money, "transaction_id": tid})
+        if r.random() < self.g.cfg.thank_you_reload_rate:
+            self.emit("purchase", "/checkout/thank-you", "Thank you", {**money, "transaction_id": tid})
+        return {"purchase": (tid, value, self.events[-1]["event_ts"][:10])}
 
 
-def deliveries(cfg: TrafficConfig, truth: Truth) -> Iterator[Delivery]:
-    """Tracker requests in arrival order, with faults injected; fills ``truth``."""
-    g = _Gen(cfg)
-    r = g.rng
-    starts = []
-    # Average ~8 events per session; over-generate start times and stop at the target.
-    starts = sorted(g.session_start() for _ in range(max(4, cfg.events // 5)))
-    by_day: Counter[str] = Counter()
-    by_name: Counter[str] = Counter()
-    pur_day: Counter[str] = Counter()
-    rev_day: Counter[str] = Counter()
-    seen_tx: set[str] = set()
-    pending: list[Delivery] = []  # late and retried deliveries, by arrival time
-    batch: list[dict] = []
-    batch_ua: str | None = None
-    n = 0
+def _session_events(g: _Gen, start_ms: int, bot: bool) -> tuple[list[dict], dict]:
+    """One shopper's (or crawler's) visit as a list of events, and what it bought."""
+    v = _Visit(g, start_ms, bot)
+    v.emit("page_view", v.landing, v.cat, first=True)
+    if bot:
+        v.crawl()
+        return v.events, {"bot": True}
+    return v.events, v.shop()
 
-    def make(events: list[dict], received_ms: int, ua: str | None) -> Delivery:
+
+class _Deliveries:
+    """Sessions cut into tracker requests in arrival order, with the faults; fills the truth."""
+
+    def __init__(self, cfg: TrafficConfig, truth: Truth) -> None:
+        self.cfg, self.truth = cfg, truth
+        self.g = _Gen(cfg)
+        self.r = self.g.rng
+        self.by_day: Counter[str] = Counter()
+        self.by_name: Counter[str] = Counter()
+        self.pur_day: Counter[str] = Counter()
+        self.rev_day: Counter[str] = Counter()
+        self.seen_tx: set[str] = set()
+        self.pending: list[Delivery] = []  # late and retried deliveries, by arrival time
+        self.batch: list[dict] = []
+        self.batch_ua: str | None = None
+        self.n = 0
+
+    def make(self, events: list[dict], received_ms: int, ua: str | None) -> Delivery:
+        g, r, cfg = self.g, self.r, self.cfg
         d = Delivery(received_ms=received_ms, request_id=g.uuid(), user_agent=ua,
                      ip_anon=f"203.0.113.{r.randrange(256)}" if r.random() < 0.9 else None,
                      sent_at=_iso(received_ms - r.randrange(20, 400)), events=events)
@@ -357,73 +316,95 @@ def deliveries(cfg: TrafficConfig, truth: Truth) -> Iterator[Delivery]:
         if r.random() < cfg.duplicate_rate * 3 and events:
             # A retried request: a third of its events are delivered again, later.
             dup = events[: max(1, len(events) // 3)]
-            pending.append(Delivery(received_ms=received_ms + r.randrange(1_000, 600_000),
-                                    request_id=g.uuid(), user_agent=ua, ip_anon=d.ip_anon,
-                                    sent_at=d.sent_at, events=list(dup)))
+            self.pending.append(Delivery(received_ms=received_ms + r.randrange(1_000, 600_000),
+                                         request_id=g.uuid(), user_agent=ua, ip_anon=d.ip_anon,
+                                         sent_at=d.sent_at, events=list(dup)))
         return d
 
-    def flush_due(now_ms: int) -> Iterator[Delivery]:
+    def flush_due(self, now_ms: int) -> Iterator[Delivery]:
+        pending = self.pending
         pending.sort(key=lambda d: d.received_ms)
         while pending and pending[0].received_ms <= now_ms:
             yield pending.pop(0)
 
+    def count(self, events: list[dict], meta: dict, bot: bool) -> None:
+        truth = self.truth
+        self.n += len(events)
+        truth.sessions += not bot
+        truth.bot_sessions += bot
+        for ev in events:
+            self.by_day[ev["event_ts"][:10]] += 1
+            self.by_name[ev["event_name"]] += 1
+        if bot:
+            truth.bot_events += len(events)
+        if "purchase" in meta:
+            tid, value, day = meta["purchase"]
+            if tid not in self.seen_tx:
+                self.seen_tx.add(tid)
+                truth.purchases += 1
+                truth.revenue += value
+                self.pur_day[day] += 1
+                self.rev_day[day] += value
+
+    def split_late(self, events: list[dict], ua: str) -> list[dict]:
+        """Sometimes an offline laptop: the session's second half arrives days later in one request."""
+        r, cfg = self.r, self.cfg
+        if not (r.random() < cfg.late_rate * 4 and len(events) > 1):
+            return events
+        half = len(events) // 2
+        tail = events[half:]
+        delay = r.randint(*cfg.late_days) * 86_400_000 + r.randrange(3_600_000)
+        self.truth.late_events += len(tail)
+        self.truth.late_event_ids.extend(e["event_id"] for e in tail)
+        self.pending.append(self.make(tail, _ms(tail[-1]["event_ts"]) + delay, ua))
+        return events[:half]
+
+    def send(self, events: list[dict], ua: str, last_ms: int) -> Iterator[Delivery]:
+        """The session's events into requests (one per browser and visit when requests are small)."""
+        r, small = self.r, self.cfg.events_per_object <= 25  # small: one request per browser, like the tracker
+        for ev in events:
+            if self.batch and (len(self.batch) >= self.cfg.events_per_object or (small and ua != self.batch_ua)):
+                yield from self.flush_due(last_ms)
+                yield self.make(self.batch, last_ms + r.randrange(50, 2_000), self.batch_ua)
+                self.batch = []
+            self.batch.append(ev)
+            self.batch_ua = ua
+            last_ms = _ms(ev["event_ts"])
+        if small and self.batch:
+            yield from self.flush_due(last_ms)
+            yield self.make(self.batch, last_ms + r.randrange(50, 2_000), self.batch_ua)
+            self.batch = []
+        self.last_ms = last_ms
+
+    def finish(self) -> None:
+        truth = self.truth
+        truth.unique_events = self.n
+        truth.events_by_day = dict(sorted(self.by_day.items()))
+        truth.events_by_name = dict(sorted(self.by_name.items()))
+        truth.purchases_by_day = dict(sorted(self.pur_day.items()))
+        truth.revenue_by_day = {k: round(v, 2) for k, v in sorted(self.rev_day.items())}
+
+
+def deliveries(cfg: TrafficConfig, truth: Truth) -> Iterator[Delivery]:
+    """Tracker requests in arrival order, with faults injected; fills ``truth``."""
+    run = _Deliveries(cfg, truth)
+    g, r = run.g, run.r
+    # Average ~8 events per session; over-generate start times and stop at the target.
+    starts = sorted(g.session_start() for _ in range(max(4, cfg.events // 5)))
     for start in starts:
-        if n >= cfg.events:
+        if run.n >= cfg.events:
             break
         bot = r.random() < cfg.bot_share
         dev = "bot" if bot else DEVICE_WEIGHTS[g.pick(g.dev_cum)][0]
         ua = USER_AGENTS[dev][r.randrange(len(USER_AGENTS[dev]))]
         events, meta = _session_events(g, start, bot)
-        n += len(events)
-        truth.sessions += not bot
-        truth.bot_sessions += bot
-        for ev in events:
-            by_day[ev["event_ts"][:10]] += 1
-            by_name[ev["event_name"]] += 1
-        if bot:
-            truth.bot_events += len(events)
-        if "purchase" in meta:
-            tid, value, day = meta["purchase"]
-            if tid not in seen_tx:
-                seen_tx.add(tid)
-                truth.purchases += 1
-                truth.revenue += value
-                pur_day[day] += 1
-                rev_day[day] += value
-        last_ms = start
-        late = r.random() < cfg.late_rate * 4 and len(events) > 1
-        if late:
-            # An offline laptop: the session's second half arrives days later in one request.
-            half = len(events) // 2
-            tail = events[half:]
-            events = events[:half]
-            delay = r.randint(*cfg.late_days) * 86_400_000 + r.randrange(3_600_000)
-            truth.late_events += len(tail)
-            truth.late_event_ids.extend(e["event_id"] for e in tail)
-            tail_ms = _ms(tail[-1]["event_ts"]) + delay
-            pending.append(make(tail, tail_ms, ua))
-        for ev in events:
-            small = cfg.events_per_object <= 25  # one request per browser, like the tracker
-            if batch and (len(batch) >= cfg.events_per_object or (small and ua != batch_ua)):
-                yield from flush_due(last_ms)
-                yield make(batch, last_ms + r.randrange(50, 2_000), batch_ua)
-                batch = []
-            batch.append(ev)
-            batch_ua = ua
-            last_ms = _ms(ev["event_ts"])
-        if cfg.events_per_object <= 25 and batch:
-            yield from flush_due(last_ms)
-            yield make(batch, last_ms + r.randrange(50, 2_000), batch_ua)
-            batch = []
-    if batch:
-        yield make(batch, last_ms + 1_000, batch_ua)
-    pending.sort(key=lambda d: d.received_ms)
-    yield from pending
-    truth.unique_events = n
-    truth.events_by_day = dict(sorted(by_day.items()))
-    truth.events_by_name = dict(sorted(by_name.items()))
-    truth.purchases_by_day = dict(sorted(pur_day.items()))
-    truth.revenue_by_day = {k: round(v, 2) for k, v in sorted(rev_day.items())}
+        run.count(events, meta, bot)
+        yield from run.send(run.split_late(events, ua), ua, start)
+    if run.batch:
+        yield run.make(run.batch, run.last_ms + 1_000, run.batch_ua)
+    run.pending.sort(key=lambda d: d.received_ms)
+    yield from run.pending
+    run.finish()
 
 
 _EPOCH_DAYS: dict[str, int] = {}
@@ -444,12 +425,6 @@ class RawObject:
     key: str
     body: bytes
     lines: int
-
-
-def _key(prefix: str, kind: str, received_ms: int, uid: str) -> str:
-    dt = datetime.fromtimestamp(received_ms / 1000, UTC)
-    middle = "rejected/" if kind == "rejected" else ""
-    return f"{prefix}{middle}dt={dt:%Y-%m-%d}/hr={dt:%H}/{received_ms}-{uid}.jsonl.gz"
 
 
 def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
@@ -475,7 +450,7 @@ def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
             body = b"\n".join(lines) + b"\n"
             truth.lines_sent += len(lines)
             truth.objects += 1
-            yield RawObject(_key(cfg.raw_prefix, "events", d.received_ms, _uid(rng)),
+            yield RawObject(lake.object_key(cfg.raw_prefix, lake.EVENTS, d.received_ms, _uid(rng)),
                             gzip.compress(body, cfg.gzip_level, mtime=0), len(lines))
         if d.invalid:
             rej = [dumps({"index": i, "reason": reason, "payload": ev, "app_id": cfg.app_id,
@@ -484,7 +459,7 @@ def raw_objects(cfg: TrafficConfig, truth: Truth) -> Iterator[RawObject]:
             truth.ingest_rejects += len(rej)
             truth.lines_sent += len(rej)
             truth.rejected_objects += 1
-            yield RawObject(_key(cfg.raw_prefix, "rejected", d.received_ms, _uid(rng)),
+            yield RawObject(lake.object_key(cfg.raw_prefix, lake.REJECTED, d.received_ms, _uid(rng)),
                             gzip.compress(b"\n".join(rej) + b"\n", cfg.gzip_level, mtime=0), len(rej))
     # Duplicate deliveries were counted as unique above only once; the rest are re-sends.
 

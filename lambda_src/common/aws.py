@@ -30,7 +30,9 @@ def _client(service: str, endpoint: str | None, region: str | None) -> Any:
     if service == "s3" and endpoint:
         # Emulators (moto, LocalStack) serve S3 path-style on one host name.
         config = config.merge(Config(s3={"addressing_style": "path"}))
-    return boto3.session.Session().client(service, config=config)
+    # The region is passed, not only part of the cache key: Lambda sets AWS_REGION, which
+    # boto3's own lookup does not read (it reads AWS_DEFAULT_REGION).
+    return boto3.session.Session(region_name=region).client(service, config=config)
 
 
 def client(service: str) -> Any:

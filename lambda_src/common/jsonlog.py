@@ -1,8 +1,18 @@
-"""One-line JSON logs for CloudWatch Logs Insights.
+"""One-line JSON logs for CloudWatch Logs Insights: the one logging style of both Lambdas.
 
-A tiny formatter instead of a logging framework: the Lambdas need structured lines with a few
-fixed keys (level, message, logger, timestamp) plus whatever ``extra={"fields": {...}}``
-carries, and nothing else, so a zip does not have to ship aws-lambda-powertools for it.
+Every line has a few fixed keys (timestamp, level, logger, message) plus whatever
+``extra={"fields": {...}}`` carries, flat, so Logs Insights filters on them directly
+(``filter logger = "etl" and permanent``). Metrics are a separate line format
+(:mod:`common.emf`).
+
+Why not aws-lambda-powertools (its Logger, Metrics and event handler), measured on this code
+before deciding (issue 14): behind ``APIGatewayHttpResolver`` + ``Logger`` the ingest fast
+path cost 90-130 us more CPU per request (+22-26 % at 1 and 25 events per request, the
+tracker's sizes; lost in the noise at 500), the handler's cold import grew by ~140 ms
+(0.43 -> 0.57 s), and the ingest zip by ~1 MiB (powertools, jmespath, typing-extensions over
+6.3 MiB). What it would replace is this formatter, ``common.emf`` and one route with its
+exact status contract (404/405/413/204 and CORS, :mod:`ingest.app`). So the pin was dropped
+(the commit that dropped it gives the commands behind these figures).
 """
 
 from __future__ import annotations
@@ -36,12 +46,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, separators=(",", ":"))
 
 
+_STREAM = {"name": "stdout"}
+
+
+def to_stderr() -> None:
+    """Send every JSON log line to stderr from now on: for a command whose stdout is its result
+    (``python -m etl.replay`` prints the run's summary there)."""
+    _STREAM["name"] = "stderr"
+
+
 class _StdoutHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stdout`` is at emit time (test capture swaps it)."""
+    """Writes to whatever ``sys.stdout`` is at emit time (test capture swaps it), or stderr."""
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stdout
+        return sys.stderr if _STREAM["name"] == "stderr" else sys.stdout
 
     @stream.setter
     def stream(self, _value: object) -> None:

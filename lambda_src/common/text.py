@@ -99,6 +99,19 @@ def _at(where: _Where, problem: str) -> str:
     return f"{_path(where)}: {problem}" if where is not None else problem
 
 
+def _members(obj: dict, where: _Where) -> list[tuple[object, _Where]] | str:
+    """An object's values with their places, or why one of its keys breaks the rule."""
+    children = []
+    for k, item in obj.items():
+        if k.__class__ is not str:
+            return _at(where, "an object key is not a string")
+        problem = text_problem(k)
+        if problem is not None:
+            return _at((where, k), f"key {problem}")
+        children.append((item, (where, k)))
+    return children
+
+
 def value_problem(value: object) -> str | None:
     """Why a decoded JSON value breaks the rule (``<path>: <problem>``), or None.
 
@@ -114,14 +127,9 @@ def value_problem(value: object) -> str | None:
             if problem is not None:
                 return _at(where, problem)
         elif cls is dict:
-            children = []
-            for k, item in v.items():  # type: ignore[attr-defined]
-                if k.__class__ is not str:
-                    return _at(where, "an object key is not a string")
-                problem = text_problem(k)
-                if problem is not None:
-                    return _at((where, k), f"key {problem}")
-                children.append((item, (where, k)))
+            children = _members(v, where)  # type: ignore[arg-type]
+            if isinstance(children, str):
+                return children
             stack.extend(reversed(children))
         elif cls is list:
             stack.extend(reversed([(item, (where, i)) for i, item in enumerate(v)]))  # type: ignore[arg-type]

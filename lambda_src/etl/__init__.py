@@ -1,7 +1,18 @@
 """ETL Lambda: exactly-once batch loading of the raw S3 lake into the PostgreSQL warehouse.
 
-``handler.py`` is the thin Lambda entry point; the work lives in importable modules:
-``config`` (environment), ``listing`` (watermark-based S3 listing), ``parsing`` (gunzip and
-per-line validation), ``loading`` (staging COPY and idempotent merge), ``runner`` (the run
-loop with its deadline) and ``replay`` (CLI that reloads one date partition).
+``handler.py`` is the thin Lambda entry point; the work lives in importable modules, and
+imports run one way (top to bottom; ``common`` is the code both Lambdas ship)::
+
+    handler, replay, mark      entry points (Lambda, CLIs)
+    runner                     the run: watermark, listing, retries, batches, deadline, rollups
+      workers                  parse worker processes (their main loop uses fetching)
+      loading, db              COPY and merge in one transaction per batch; connection, lock
+    fetching                   GET one object and parse it
+    listing                    day-prefix listing, strays (key layout: common.lake)
+    parsing                    one object's lines -> rows, rejects, partial aggregates
+      strict_row, fast_row     the two row builders, driven by the one field table ...
+      fields                   ... whose limits come from common/schemas/events.v1.json
+      decoding, copytext       gunzip with limits and lines; COPY text
+      derived, useragent       referrer domain, device category
+    errors, config, metrics    leaf modules (metrics writes EMF through common.emf)
 """

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from common import lake
 from common.lake import MAX_LINE_BYTES
 
 
@@ -70,7 +71,7 @@ class Settings:
     """What one ETL run needs to know."""
 
     raw_bucket: str
-    raw_prefix: str = "events/v1/"
+    raw_prefix: str = lake.DEFAULT_PREFIX
     dw_dsn: str | None = None
     dw_host: str | None = None
     dw_port: int = 5432
@@ -134,9 +135,13 @@ class Settings:
         bucket = env.get("RAW_BUCKET", "").strip()
         if not bucket:
             raise ConfigError("RAW_BUCKET is not set")
-        prefix = env.get("RAW_PREFIX", "events/v1/").strip()
+        prefix = env.get("RAW_PREFIX", lake.DEFAULT_PREFIX).strip()
         if prefix and not prefix.endswith("/"):
             prefix += "/"
+        try:
+            lake.check_prefix(prefix)
+        except lake.LayoutError as exc:
+            raise ConfigError(f"RAW_PREFIX: {exc}") from None
         dsn = env.get("DW_DSN", "").strip() or None
         if not dsn:
             missing = [n for n in ("DW_HOST", "DW_NAME", "DW_USER", "DW_PASSWORD_PARAM")

@@ -16,7 +16,6 @@ replay may start while the schedule fires.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import threading
@@ -27,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from common.jsonlog import get_logger
 
 from etl.config import Settings
 
-log = logging.getLogger("etl")
+log = get_logger("etl")
 _PASSWORD_CACHE: dict[str, str] = {}
 #: PEM text of the warehouse CA per parameter name: fetched once per cold start (the runner's
 #: refresh threads connect side by side, hence the lock).
@@ -285,8 +285,8 @@ def _attempt(conn: psycopg.Connection, purpose: str, lease_s: float, terminated:
                     terminated[pid] = f"{old_purpose} of backend {pid} (its lease ran out inside a transaction)"
                     return "retry"
         return "busy"
-    log.info("warehouse lock taken for %s (holder %s)%s", purpose, holder,
-             f", taken over from {took_over}" if took_over else "")
+    log.info("warehouse lock taken", extra={"fields": {"purpose": purpose, "holder": holder,
+                                                       "taken_over_from": took_over}})
     return RunLock(holder=holder, lease_s=lease_s, purpose=purpose, took_over=took_over)
 
 
@@ -302,9 +302,11 @@ def _terminate(cur: psycopg.Cursor, pid: int) -> bool:
         with cur.connection.transaction():
             cur.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
     except psycopg.errors.InsufficientPrivilege:
-        log.warning("cannot terminate backend %s (another role's); relying on the lease fence", pid)
+        log.warning("cannot terminate a stale holder's backend (another role's); relying on the lease fence",
+                    extra={"fields": {"backend_pid": pid}})
         return False
-    log.warning("terminated backend %s, whose lease on the warehouse lock had run out", pid)
+    log.warning("terminated a backend whose lease on the warehouse lock had run out",
+                extra={"fields": {"backend_pid": pid}})
     return True
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
+from common.jsonlog import get_logger
 
 from etl import metrics
 from etl.config import Settings
 from etl.runner import Deadline, run
 
-logging.getLogger().setLevel(logging.INFO)
+log = get_logger("etl")
 
 
-def handler(event: dict, context: object) -> dict:
+def handler(_event: dict, context: object) -> dict:
     """Scheduled run (EventBridge); the event body is not used. Its figures go out as metrics."""
     settings = Settings.from_env()
     summary = run(settings, deadline=Deadline.from_context(context, settings.safety_ms))
     metrics.emit(summary)
-    logging.getLogger("etl").info("etl run summary: %s", summary)
+    log.info("etl run summary", extra={"fields": summary})
     return summary

@@ -1,7 +1,7 @@
 """Find raw objects to load without ever listing the whole bucket.
 
-Keys are ``{prefix}dt=YYYY-MM-DD/hr=HH/<epoch_ms>-<uuid4>.jsonl.gz`` (accepted events) and
-``{prefix}rejected/dt=.../...`` (ingest-time rejects), where dt is the *received* day. A run
+Keys follow the lake's layout (:mod:`common.lake`: accepted events under ``{prefix}dt=...``,
+ingest-time rejects under ``{prefix}rejected/dt=...``, dt being the *received* day). A run
 lists only the day prefixes from the watermark minus a look-back window up to tomorrow
 (UTC, for clock skew), and compares with the manifest rows of those days. With no watermark
 yet, the existing ``dt=`` prefixes are discovered with a delimiter listing (one entry per
@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-KINDS = ("events", "rejected")
-_KEY_TAIL = re.compile(
-    r"hr=([01]\d|2[0-3])/\d{1,16}-"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl\.gz"
-)
+from common import lake
+
+KINDS = lake.KINDS
 _DT = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/$")
 
 
@@ -32,14 +30,24 @@ class RawObject:
     dt: date
     etag: str | None
     size: int
-    #: The key is under a day prefix but not in the ingest layout: recorded as failed, not read.
-    stray: bool = False
+    #: Why the key, under a day prefix, is not in the lake's layout (:func:`common.lake.parse_key`):
+    #: such an object is recorded as failed, not read. None for a key in the layout.
+    stray_reason: str | None = None
+
+    @property
+    def stray(self) -> bool:
+        return self.stray_reason is not None
 
 
-def day_prefix(raw_prefix: str, kind: str, day: date) -> str:
-    """The S3 prefix holding one received day of one kind."""
-    middle = "rejected/" if kind == "rejected" else ""
-    return f"{raw_prefix}{middle}dt={day.isoformat()}/"
+def _stray_reason(key: str, raw_prefix: str) -> str | None:
+    try:
+        lake.parse_key(key, raw_prefix)
+    except lake.LayoutError as exc:
+        return str(exc)
+    return None
+
+
+day_prefix = lake.day_prefix
 
 
 def list_day(s3, bucket: str, raw_prefix: str, kind: str, day: date) -> Iterator[RawObject]:
@@ -58,7 +66,7 @@ def list_day(s3, bucket: str, raw_prefix: str, kind: str, day: date) -> Iterator
             if key.endswith("/") and size == 0:
                 continue
             yield RawObject(key=key, kind=kind, dt=day, etag=(obj.get("ETag") or "").strip('"') or None,
-                            size=size, stray=not _KEY_TAIL.fullmatch(key[len(prefix):]))
+                            size=size, stray_reason=_stray_reason(key, raw_prefix))
 
 
 def discover_first_day(s3, bucket: str, raw_prefix: str) -> date | None:
@@ -66,8 +74,8 @@ def discover_first_day(s3, bucket: str, raw_prefix: str) -> date | None:
     found: list[date] = []
     paginator = s3.get_paginator("list_objects_v2")
     for kind in KINDS:
-        base = raw_prefix + ("rejected/" if kind == "rejected" else "")
-        for page in paginator.paginate(Bucket=bucket, Prefix=base + "dt=", Delimiter="/"):
+        for page in paginator.paginate(Bucket=bucket, Prefix=lake.kind_prefix(raw_prefix, kind) + "dt=",
+                                       Delimiter="/"):
             for cp in page.get("CommonPrefixes", []):
                 m = _DT.search(cp["Prefix"])
                 if m:

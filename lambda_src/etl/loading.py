@@ -30,7 +30,7 @@ with. That needs the duplicates removed *before* the COPY, in this order:
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,14 +38,8 @@ from typing import Protocol
 
 import psycopg
 
-from etl.parsing import (
-    EVENT_COLUMNS,
-    PURCHASE_COLUMNS,
-    REJECT_COLUMNS,
-    SESSION_COLUMNS,
-    ParsedObject,
-    merge_products,
-)
+from etl.fields import EVENT_COLUMNS, PURCHASE_COLUMNS, REJECT_COLUMNS, SESSION_COLUMNS
+from etl.parsing import ParsedObject, merge_products
 
 Hook = Callable[[str], None]
 
@@ -263,100 +257,138 @@ def load_batch(
 
     With ``lock``, the transaction first proves the run still holds the warehouse lock
     (and keeps its row locked until commit), so a run that lost its lease to another
-    can never commit a batch after it.
+    can never commit a batch after it. The steps are the module docstring's, in its order.
     """
-    hook = hook or (lambda _stage: None)
+    hook = hook or _no_hook
     with conn.transaction(), conn.cursor() as cur:
         if lock is not None:
             lock.fence(cur)
-        cur.execute(MANIFEST_SQL, (
-            [o.key for o in objs], [o.kind for o in objs], [o.dt for o in objs],
-            [o.etag for o in objs], [o.size for o in objs], ["loaded"] * len(objs),
-            [o.lines for o in objs], [o.received for o in objs],
-            [o.received_source for o in objs], [o.stream_error for o in objs],
-        ))
-        file_ids = dict(cur.fetchall())
-
-        all_ids = [i for o in objs for i in o.event_ids]
-        known: set[str] = set()
-        if all_ids:
-            cur.execute(KNOWN_IDS_SQL, ("{" + ",".join(all_ids) + "}",))
-            known = {r[0] for r in cur.fetchall()}
-        objs = list(objs)  # the caller's list keeps the objects as parsed (for a retry)
-        for i, drop in _exclusions(objs, known).items():
-            objs[i] = objs[i].reparse(drop)
-
-        # Exactly the months the batch's events fall in (each object's are bounded by its dt
-        # partition, see etl.parsing), never every month between the batch's extremes.
-        months = sorted({d.replace(day=1) for o in objs for d in o.days})
-        if months:
-            cur.execute("SELECT dw.ensure_event_partitions(m, m) FROM unnest(%s::timestamptz[]) AS m",
-                        ([datetime(m.year, m.month, m.day, tzinfo=UTC) for m in months],))
-
-        if any(o.event_ids for o in objs):
-            with cur.copy("COPY dw.event_ids (event_id, event_ts) FROM STDIN") as cp:
-                for o in objs:
-                    if o.id_text:
-                        cp.write(o.id_text)
-            cols = ", ".join((*EVENT_COLUMNS, "file_id"))
-            with cur.copy(f"COPY dw.events ({cols}) FROM STDIN") as cp:
-                for o in objs:
-                    if o.copy_text:
-                        # Every row ends in a newline (newlines inside values are escaped
-                        # by the parser), so appending the file id is one bytes.replace.
-                        cp.write(o.copy_text.replace(b"\n", b"\t%d\n" % file_ids[o.key]))
-        if any(o.purchases for o in objs):
-            with cur.copy(f"COPY etl_purchases ({', '.join(PURCHASE_COLUMNS)}, file_id) FROM STDIN") as cp:
-                for o in objs:
-                    fid = file_ids[o.key]
-                    for p in o.purchases:
-                        cp.write_row((*p, fid))
-        if any(o.sessions for o in objs):
-            with cur.copy(f"COPY etl_sessions ({', '.join(SESSION_COLUMNS)}) FROM STDIN") as cp:
-                for o in objs:
-                    for row in o.sessions:
-                        cp.write_row(row)
-        if any(o.rejects for o in objs):
-            with cur.copy(f"COPY etl_rejects ({', '.join(REJECT_COLUMNS)}) FROM STDIN") as cp:
-                for o in objs:
-                    for rej in o.rejects:
-                        cp.write_row(rej)
+        file_ids = _upsert_manifest(cur, objs)
+        objs = _without_known_ids(cur, objs)
+        _ensure_partitions(cur, objs)
+        _copy_events(cur, objs, file_ids)
+        _copy_staging(cur, objs, file_ids)
         hook("after_copy")
-
-        if any(o.purchases for o in objs):
-            cur.execute(PURCHASES_SQL)
-        products = merge_products(objs)
-        if products:
-            ids = sorted(products)
-            cols = list(zip(*(products[i] for i in ids), strict=True))
-            cur.execute(PRODUCTS_SQL, (ids, *(list(c) for c in cols)))
-        if any(o.sessions for o in objs):
-            cur.execute(SESSION_DAYS_SQL)
-            cur.execute(SESSIONS_SQL)
-        rejected: Counter[str] = Counter()
-        if any(o.rejects for o in objs):
-            cur.execute(REJECTS_SQL)
-            for source_key, events in cur.fetchall():
-                rejected[source_key] += events
-        days = sorted(set().union(*(o.days for o in objs)))
-        if days:
-            cur.execute(DIRTY_SQL, (days,))
-
-        results = [FileResult(
-            key=o.key, lines=o.lines, events_loaded=len(o.event_ids),
-            duplicates=o.duplicates_in_object + o.excluded, rejected=rejected[o.key],
-            received=o.received, received_source=o.received_source, stream_error=o.stream_error,
-        ) for o in objs]
-        cur.execute(COUNTS_SQL, (
-            [r.key for r in results], [r.events_loaded for r in results],
-            [r.rejected for r in results], [r.duplicates for r in results],
-            [r.key in replay_keys for r in results],
-        ))
-        cur.execute(UNACCOUNTED_SQL, ([r.key for r in results],))
-        off = dict(cur.fetchall())
-        for r in results:
-            r.unaccounted = off.get(r.key, 0)
+        rejected = _merge_staging(cur, objs)
+        results = _count(cur, objs, rejected, replay_keys)
         hook("before_commit")
+    return results
+
+
+def _no_hook(_stage: str) -> None:
+    pass
+
+
+def _upsert_manifest(cur: psycopg.Cursor, objs: list[ParsedObject]) -> dict[str, int]:
+    """Step 1: the objects' manifest rows (status ``loaded``), ``key -> file_id``."""
+    cur.execute(MANIFEST_SQL, (
+        [o.key for o in objs], [o.kind for o in objs], [o.dt for o in objs],
+        [o.etag for o in objs], [o.size for o in objs], ["loaded"] * len(objs),
+        [o.lines for o in objs], [o.received for o in objs],
+        [o.received_source for o in objs], [o.stream_error for o in objs],
+    ))
+    return dict(cur.fetchall())
+
+
+def _without_known_ids(cur: psycopg.Cursor, objs: list[ParsedObject]) -> list[ParsedObject]:
+    """Steps 3-4: the objects re-parsed without ids the warehouse or the batch already has.
+
+    A new list: the caller's keeps the objects as parsed (for a retry one by one).
+    """
+    all_ids = [i for o in objs for i in o.event_ids]
+    known: set[str] = set()
+    if all_ids:
+        cur.execute(KNOWN_IDS_SQL, ("{" + ",".join(all_ids) + "}",))
+        known = {r[0] for r in cur.fetchall()}
+    out = list(objs)
+    for i, drop in _exclusions(out, known).items():
+        out[i] = out[i].reparse(drop)
+    return out
+
+
+def _ensure_partitions(cur: psycopg.Cursor, objs: list[ParsedObject]) -> None:
+    """Step 2: exactly the months the batch's events fall in (each object's are bounded by its
+    dt partition, see etl.parsing), never every month between the batch's extremes."""
+    months = sorted({d.replace(day=1) for o in objs for d in o.days})
+    if months:
+        cur.execute("SELECT dw.ensure_event_partitions(m, m) FROM unnest(%s::timestamptz[]) AS m",
+                    ([datetime(m.year, m.month, m.day, tzinfo=UTC) for m in months],))
+
+
+def _copy_events(cur: psycopg.Cursor, objs: list[ParsedObject], file_ids: dict[str, int]) -> None:
+    """Step 5: ``COPY dw.event_ids`` then ``COPY dw.events`` from the parser's COPY text."""
+    if not any(o.event_ids for o in objs):
+        return
+    with cur.copy("COPY dw.event_ids (event_id, event_ts) FROM STDIN") as cp:
+        for o in objs:
+            if o.id_text:
+                cp.write(o.id_text)
+    cols = ", ".join((*EVENT_COLUMNS, "file_id"))
+    with cur.copy(f"COPY dw.events ({cols}) FROM STDIN") as cp:
+        for o in objs:
+            if o.copy_text:
+                # Every row ends in a newline (newlines inside values are escaped by the
+                # parser), so appending the file id is one bytes.replace.
+                cp.write(o.copy_text.replace(b"\n", b"\t%d\n" % file_ids[o.key]))
+
+
+def _copy_rows(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+def _copy_staging(cur: psycopg.Cursor, objs: list[ParsedObject], file_ids: dict[str, int]) -> None:
+    """Purchases, session partials and rejects into this session's temporary tables."""
+    if any(o.purchases for o in objs):
+        _copy_rows(cur, "etl_purchases", (*PURCHASE_COLUMNS, "file_id"),
+                   ((*p, file_ids[o.key]) for o in objs for p in o.purchases))
+    if any(o.sessions for o in objs):
+        _copy_rows(cur, "etl_sessions", SESSION_COLUMNS, (row for o in objs for row in o.sessions))
+    if any(o.rejects for o in objs):
+        _copy_rows(cur, "etl_rejects", REJECT_COLUMNS, (rej for o in objs for rej in o.rejects))
+
+
+def _merge_staging(cur: psycopg.Cursor, objs: list[ParsedObject]) -> Counter[str]:
+    """Step 6: purchases, products, sessions, rejects and dirty days; rejected lines per key."""
+    if any(o.purchases for o in objs):
+        cur.execute(PURCHASES_SQL)
+    products = merge_products(objs)
+    if products:
+        ids = sorted(products)
+        cols = list(zip(*(products[i] for i in ids), strict=True))
+        cur.execute(PRODUCTS_SQL, (ids, *(list(c) for c in cols)))
+    if any(o.sessions for o in objs):
+        cur.execute(SESSION_DAYS_SQL)
+        cur.execute(SESSIONS_SQL)
+    rejected: Counter[str] = Counter()
+    if any(o.rejects for o in objs):
+        cur.execute(REJECTS_SQL)
+        for source_key, events in cur.fetchall():
+            rejected[source_key] += events
+    days = sorted(set().union(*(o.days for o in objs)))
+    if days:
+        cur.execute(DIRTY_SQL, (days,))
+    return rejected
+
+
+def _count(cur: psycopg.Cursor, objs: list[ParsedObject], rejected: Counter[str],
+           replay_keys: frozenset[str]) -> list[FileResult]:
+    """The manifest counts of each object, and what does not add up on its row."""
+    results = [FileResult(
+        key=o.key, lines=o.lines, events_loaded=len(o.event_ids),
+        duplicates=o.duplicates_in_object + o.excluded, rejected=rejected[o.key],
+        received=o.received, received_source=o.received_source, stream_error=o.stream_error,
+    ) for o in objs]
+    cur.execute(COUNTS_SQL, (
+        [r.key for r in results], [r.events_loaded for r in results],
+        [r.rejected for r in results], [r.duplicates for r in results],
+        [r.key in replay_keys for r in results],
+    ))
+    cur.execute(UNACCOUNTED_SQL, ([r.key for r in results],))
+    off = dict(cur.fetchall())
+    for r in results:
+        r.unaccounted = off.get(r.key, 0)
     return results
 
 

@@ -22,6 +22,7 @@ import sys
 
 import orjson
 import psycopg
+from common import jsonlog
 
 from etl import db
 from etl.config import ConfigError, Settings
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clear", action="store_true", help="undo a mark: the object is owed again")
     parser.add_argument("--list", action="store_true", help="print the objects owed now")
     args = parser.parse_args(argv)
+    jsonlog.to_stderr()  # stdout is this command's result
     if not args.list and not (args.key and args.reason):
         parser.error("--key and --reason are required (or --list)")
     try:

@@ -13,6 +13,7 @@ import sys
 from datetime import date
 
 import orjson
+from common import jsonlog
 
 from etl.config import ConfigError, Settings
 from etl.db import WarehouseUnavailable
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl.replay", description=__doc__.splitlines()[0])
     parser.add_argument("--date", required=True, type=date.fromisoformat, help="received day, YYYY-MM-DD")
     args = parser.parse_args(argv)
+    jsonlog.to_stderr()  # stdout is this command's result
     try:
         summary = replay_day(Settings.from_env(), args.date)
     except (ConfigError, WarehouseUnavailable) as exc:

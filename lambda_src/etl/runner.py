@@ -26,24 +26,25 @@ operator marks them (``python -m etl.mark``). Every loaded object is accounted:
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import psycopg
+from common.jsonlog import get_logger
 
 from etl import db, listing, loading
 from etl.config import Settings
+from etl.fetching import fetch_and_parse, s3_client
 from etl.listing import RawObject
-from etl.parsing import ObjectError, ParsedObject, ReadError, declared_count, parse_object
+from etl.parsing import ObjectError, ParsedObject, ReadError
 from etl.workers import ProcessPool
 
-log = logging.getLogger("etl")
+log = get_logger("etl")
 
 WATERMARK = "watermark"
 
@@ -108,67 +109,6 @@ class Summary:
         return d
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """What a failed GET raises: retried by later runs, never taken for a bad object."""
-    from http.client import HTTPException
-
-    from botocore.exceptions import BotoCoreError, ClientError
-    from urllib3.exceptions import HTTPError
-
-    return (BotoCoreError, ClientError, HTTPError, HTTPException, OSError)
-
-
-def fetch(s3, settings: Settings, obj: RawObject) -> tuple[bytes, str | None, dict[str, str]]:
-    """GET one object whole (size-checked): its bytes, ETag and user metadata.
-
-    Raises :class:`ObjectError` for an object over ``max_object_bytes`` (permanent) and
-    :class:`ReadError` for anything that went wrong reading it (retried by later runs),
-    including a body shorter than its Content-Length. The body is read whole (it is at most
-    ``max_object_bytes``) and kept on the parse result so the loader can re-parse it
-    without rows it already has, with no second GET.
-    """
-    if obj.size > settings.max_object_bytes:
-        raise ObjectError(f"object is {obj.size} bytes, over the {settings.max_object_bytes} limit")
-    try:
-        resp = s3.get_object(Bucket=settings.raw_bucket, Key=obj.key)
-        body = resp["Body"]
-        try:
-            data = body.read(settings.max_object_bytes + 1)
-        finally:
-            body.close()
-    except _read_errors() as exc:
-        raise ReadError(f"cannot read object: {type(exc).__name__}: {exc}"[:1000]) from exc
-    if len(data) > settings.max_object_bytes:
-        raise ObjectError(f"object is over the {settings.max_object_bytes} bytes limit")
-    expected = resp.get("ContentLength")
-    if isinstance(expected, int) and len(data) < expected:
-        raise ReadError(f"cannot read object: short read, {len(data)} of {expected} bytes")
-    etag = (resp.get("ETag") or obj.etag or "").strip('"') or None
-    return data, etag, dict(resp.get("Metadata") or {})
-
-
-def parse_fetched(settings: Settings, obj: RawObject, data: bytes, etag: str | None,
-                  metadata: dict[str, str] | None = None) -> ParsedObject:
-    """Parse the bytes :func:`fetch` returned (a refused object's error carries its declared count)."""
-    declared = declared_count(metadata)
-    try:
-        return parse_object(
-            obj.key, obj.kind, obj.dt, etag, obj.size, [data],
-            max_decompressed=settings.max_decompressed_bytes, max_line=settings.max_line_bytes,
-            max_late=timedelta(days=settings.max_late_days),
-            max_future=timedelta(minutes=settings.max_future_minutes),
-            max_ratio=settings.max_compression_ratio, declared=declared,
-        )
-    except ObjectError as exc:
-        exc.declared = declared
-        raise
-
-
-def _fetch_and_parse(s3, settings: Settings, obj: RawObject) -> ParsedObject:
-    """Thread worker: GET then parse."""
-    return parse_fetched(settings, obj, *fetch(s3, settings, obj))
-
-
 def parse_pool(settings: Settings, s3, objects: int):
     """A context-managed pool with ``submit(obj) -> Future``: processes, else threads."""
     n = settings.parse_processes
@@ -178,7 +118,7 @@ def parse_pool(settings: Settings, s3, objects: int):
         try:
             return ProcessPool(settings, n)
         except OSError as exc:
-            log.info("no worker processes (%s); parsing on threads", exc)
+            log.info("no worker processes; parsing on threads", extra={"fields": {"error": str(exc)}})
     return _ThreadPool(settings, s3)
 
 
@@ -188,7 +128,7 @@ class _ThreadPool:
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="etl-fetch")
 
     def submit(self, obj: RawObject) -> Future:
-        return self._pool.submit(_fetch_and_parse, self._s3, self._settings, obj)
+        return self._pool.submit(fetch_and_parse, self._s3, self._settings, obj)
 
     def __enter__(self) -> _ThreadPool:
         return self
@@ -309,7 +249,8 @@ def _load(conn, batch: list[ParsedObject], summary: Summary, settings: Settings,
             _fail(conn, batch[0], ReadError(f"load failed: {exc}"), summary, settings, lock, hook)
             return
         # Isolate the object PostgreSQL refused; the others load on their own.
-        log.warning("batch of %d objects failed (%s); retrying one by one", len(batch), exc)
+        log.warning("batch failed; retrying its objects one by one",
+                    extra={"fields": {"objects": len(batch), "error": str(exc)[:1000]}})
         for one in batch:
             _load(conn, [one], summary, settings, replay_keys, hook, lock)
         return
@@ -324,8 +265,8 @@ def _load(conn, batch: list[ParsedObject], summary: Summary, settings: Settings,
             summary.accounting_mismatches += 1
             summary.mismatches.append({"key": r.key, "received": r.received,
                                        "received_source": r.received_source, "unaccounted": r.unaccounted})
-            log.warning("accounting mismatch in %s: received %d (%s), %d not loaded, duplicate or rejected",
-                        r.key, r.received, r.received_source, r.unaccounted)
+            log.warning("accounting mismatch: received events neither loaded, duplicate nor rejected",
+                        extra={"fields": summary.mismatches[-1]})
 
 
 def _fail(conn, obj, exc: ObjectError, summary: Summary, settings: Settings,
@@ -333,7 +274,7 @@ def _fail(conn, obj, exc: ObjectError, summary: Summary, settings: Settings,
     """Record a failed object: a bad one once, an unreadable one with its next attempt due."""
     permanent = exc.permanent
     error = str(exc)
-    log.warning("object %s failed (%s): %s", obj.key, "permanently" if permanent else "will retry", error)
+    log.warning("object failed", extra={"fields": {"key": obj.key, "permanent": permanent, "error": error[:1000]}})
     summary.files_failed += 1
     if permanent:
         summary.files_failed_permanent += 1
@@ -416,23 +357,8 @@ def _set_state(conn, name: str, value: str) -> None:
             "DO UPDATE SET value = EXCLUDED.value, updated_at = now()", (name, value))
 
 
-def s3_client():
-    """boto3 S3 client honouring AWS_ENDPOINT_URL and the standard configuration.
-
-    Bounded timeouts, so one stalled GET costs at most about a minute (three attempts)
-    before it becomes a read failure that a later run retries.
-    """
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(max_pool_connections=32, connect_timeout=5, read_timeout=20,
-                                            retries={"mode": "standard", "total_max_attempts": 3}))
-
-
-def _stray_error(obj: RawObject, settings: Settings) -> ObjectError:
-    return ObjectError(
-        f"key is not in the ingest layout ({settings.raw_prefix}[rejected/]dt=YYYY-MM-DD/hr=HH/"
-        "<epoch_ms>-<uuid>.jsonl.gz): not loaded")
+def _stray_error(obj: RawObject) -> ObjectError:
+    return ObjectError(f"key is not in the ingest layout ({obj.stray_reason}): not loaded")
 
 
 def _lock(conn, settings: Settings, purpose: str, summary: Summary) -> db.RunLock | None:
@@ -485,7 +411,7 @@ def run(
         pending.sort(key=lambda o: (o.dt, o.kind, o.key))
         hook("listed")
         for obj in strays:
-            _fail(conn, obj, _stray_error(obj, settings), summary, settings, lock, hook)
+            _fail(conn, obj, _stray_error(obj), summary, settings, lock, hook)
         process(conn, s3, settings, pending, summary, deadline=deadline, lock=lock, hook=hook)
 
         # Watermark: the oldest day still owed work -- objects this run did not get to, and
@@ -542,7 +468,7 @@ def replay_day(settings: Settings, day: date, *, s3=None, deadline: Deadline | N
         state = _manifest_state(conn, day)
         replay_keys = frozenset(o.key for o in objects if o.key in state and state[o.key].status == "loaded")
         for obj in (o for o in objects if o.stray):
-            _fail(conn, obj, _stray_error(obj, settings), summary, settings, lock, hook)
+            _fail(conn, obj, _stray_error(obj), summary, settings, lock, hook)
         process(conn, s3, settings, [o for o in objects if not o.stray], summary, deadline=deadline,
                 lock=lock, replay_keys=replay_keys, hook=hook)
         _refresh(conn, summary, deadline, hook, settings, lock)

@@ -146,8 +146,8 @@ def _serve() -> None:
     import queue
     from concurrent.futures import ThreadPoolExecutor
 
+    from etl.fetching import fetch, parse_fetched, s3_client
     from etl.parsing import ObjectError
-    from etl.runner import fetch, parse_fetched, s3_client
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the result pipe

@@ -3,6 +3,6 @@
 ``handler.py`` is the thin entry point; the logic lives in modules a test can import without
 AWS: :mod:`ingest.settings` (environment), :mod:`ingest.body` (decoding and size limits),
 :mod:`ingest.validation` (compiled JSON Schema), :mod:`ingest.enrich` (received_at, IP
-anonymisation), :mod:`ingest.storage` (object keys, gzip JSON lines, S3) and :mod:`ingest.app`
+anonymisation), :mod:`ingest.storage` (gzip JSON lines, S3; keys from :mod:`common.lake`) and :mod:`ingest.app`
 (routing and responses).
 """

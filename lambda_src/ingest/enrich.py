@@ -17,10 +17,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from common.lake import ENRICHMENT_MAX_CHARS
 from common.text import clean_text
 
-MAX_USER_AGENT_CHARS = 512
-MAX_REQUEST_ID_CHARS = 128
+MAX_USER_AGENT_CHARS = ENRICHMENT_MAX_CHARS["user_agent"]
+MAX_REQUEST_ID_CHARS = ENRICHMENT_MAX_CHARS["request_id"]
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 #: Dotted-quad IPv4 exactly as :mod:`ipaddress` accepts it (no leading zeros, ASCII digits).
 _IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET}\.){_OCTET}")
@@ -32,7 +33,7 @@ def anonymise_ip(raw: object) -> str | None:
     IPv4, nearly every request, takes a regex fast path (about 1 us instead of 15 us through
     :mod:`ipaddress`); a unit test checks both paths agree.
     """
-    if not isinstance(raw, str) or not raw or len(raw) > 64:
+    if not isinstance(raw, str) or not raw or len(raw) > ENRICHMENT_MAX_CHARS["ip_anon"]:
         return None
     raw = raw.strip()
     m = _IPV4.fullmatch(raw)

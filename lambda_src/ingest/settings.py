@@ -7,14 +7,14 @@ request is 403) rather than accepting everything.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DEFAULT_RAW_PREFIX = "events/v1/"
+from common import lake
+
+DEFAULT_RAW_PREFIX = lake.DEFAULT_PREFIX
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_EVENTS = 500
-_PREFIX_RE = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)*$")
 
 
 class ConfigError(ValueError):
@@ -62,8 +62,10 @@ class Settings:
         prefix = env.get("RAW_PREFIX", DEFAULT_RAW_PREFIX)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        if not _PREFIX_RE.match(prefix) or {".", ".."} & set(prefix.split("/")):
-            raise ConfigError(f"RAW_PREFIX must be S3-safe path segments ending in '/', got {prefix!r}")
+        try:
+            lake.check_prefix(prefix)
+        except lake.LayoutError as exc:
+            raise ConfigError(f"RAW_PREFIX: {exc}") from None
         return cls(
             raw_bucket=bucket,
             raw_prefix=prefix,

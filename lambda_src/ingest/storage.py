@@ -1,25 +1,19 @@
-"""Object keys and payloads for the raw bucket, and the S3 write itself.
+"""Payloads for the raw bucket, their keys, and the S3 write itself.
 
-Layout (Hive-style partitions, so Athena/Spark/the ETL can prune by time)::
-
-    ${RAW_PREFIX}dt=YYYY-MM-DD/hr=HH/<epoch_ms>-<uuid4>.jsonl.gz            accepted events
-    ${RAW_PREFIX}rejected/dt=YYYY-MM-DD/hr=HH/<epoch_ms>-<uuid4>.jsonl.gz   rejected events
-
-``dt``/``hr`` come from ``received_at`` in UTC (server time, not the client's clock, so a
-skewed browser cannot write into old partitions). The epoch-ms prefix sorts objects by
-arrival inside a partition; the uuid4 makes concurrent writers collision-free. One object
-per request keeps a request atomic: the ETL loads a whole object or nothing.
+The key layout and the delivery metadata are the lake's contract (:mod:`common.lake`, shared
+with the ETL that reads them); this module names one request's objects in it. One object per
+request and kind keeps a request atomic: the ETL loads a whole object or nothing.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
+from common import lake
 from isal import isal_zlib
 
 #: ISA-L (isal) level 1: about 4x faster than zlib level 1 and 8x faster than zlib level 5 on
@@ -35,12 +29,8 @@ class StorageError(Exception):
 
 
 def object_key(prefix: str, received: datetime, *, rejected: bool = False, uid: str | None = None) -> str:
-    """The key for one request's accepted (or rejected) events."""
-    received = received.astimezone(UTC)
-    epoch_ms = int(received.timestamp() * 1000)
-    part = f"dt={received.year:04d}-{received.month:02d}-{received.day:02d}/hr={received.hour:02d}/"
-    name = f"{epoch_ms}-{uid or uuid.uuid4()}.jsonl.gz"
-    return f"{prefix}{'rejected/' if rejected else ''}{part}{name}"
+    """The key for one request's accepted (or rejected) events: a fresh uuid4 unless ``uid``."""
+    return lake.object_key(prefix, lake.REJECTED if rejected else lake.EVENTS, received, uid or str(uuid.uuid4()))
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -87,20 +77,9 @@ def enriched_jsonl_each(events: list[dict[str, Any]], extra: dict[str, Any]) -> 
     return b"".join(lines), failures
 
 
-
-_REJECTED_KEY = re.compile(r"(?:^|/)rejected/dt=\d{4}-\d{2}-\d{2}/hr=\d{2}/[^/]+$")
-
-
 def delivery_metadata(key: str, count: int) -> dict[str, str]:
-    """S3 user metadata of one object: how many lines of each kind it stores.
-
-    The ETL checks every object against it (received = loaded + duplicates + rejected), so
-    a line lost between here and the warehouse shows up instead of vanishing. One object
-    holds one kind (the key says which); ``event-count`` stays for readers of the old key.
-    """
-    rejected = _REJECTED_KEY.search(key) is not None
-    return {"event-count": str(count), "events": str(0 if rejected else count),
-            "rejected": str(count if rejected else 0), "schema": "events.v1"}
+    """S3 user metadata of one object (:func:`common.lake.delivery_metadata`), its kind read from the key."""
+    return lake.delivery_metadata(lake.kind_of(key), count)
 
 
 class S3Writer:

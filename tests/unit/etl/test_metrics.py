@@ -59,3 +59,14 @@ def test_the_handler_emits_the_runs_metrics(monkeypatch, capsys):
     assert handler.handler({}, None) == SUMMARY
     emf = [orjson.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')]
     assert len(emf) == 1 and emf[0]["UnreadableObjects"] == 3.0
+
+
+def test_the_handler_logs_in_the_ingest_style_one_json_object_per_line(monkeypatch, capsys):
+    monkeypatch.setenv("RAW_BUCKET", "raw")
+    monkeypatch.setenv("DW_DSN", "postgresql://x@127.0.0.1:1/dw")
+    monkeypatch.setattr(handler, "run", lambda settings, deadline: dict(SUMMARY))
+    handler.handler({}, None)
+    lines = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]  # every line is JSON
+    (log,) = [x for x in lines if "_aws" not in x]
+    assert (log["logger"], log["level"], log["message"]) == ("etl", "INFO", "etl run summary")
+    assert log["unreadable_objects"] == 3 and log["timestamp"].endswith("Z")  # the summary's fields, flat
