@@ -1,6 +1,6 @@
 """``make demo``: the whole platform on this machine until Ctrl-C.
 
-On top of :func:`clickstream.platform.local_platform` (emulator, envs/local applied,
+On top of :func:`clickstream.local_platform.local_platform` (emulator, envs/local applied,
 PostgreSQL, the deployed ingest and ETL artifacts behind the local HTTP API) it starts:
 
 * the ETL on the schedule Terraform configured, shortened for the demo (``--etl-every``);
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: object) -> None:
+    def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)

@@ -212,79 +212,90 @@ class HttpApi:
         self.stop()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        api = self
+        """The request handler of this API's server: :class:`_Handler` bound to ``self``."""
+        return type("Handler", (_Handler,), {"api": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, fmt: str, *args: Any) -> None:
-                log.debug("http-api %s", fmt % args)
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the emulated HTTP API: CORS preflight, route match, Lambda invoke."""
 
-            def _send(self, status: int, headers: Mapping[str, str], body: bytes,
-                      cookies: list[str] | None = None) -> None:
-                self.send_response(status)
-                sent = {k.lower() for k in headers}
-                for k, v in headers.items():
+    protocol_version = "HTTP/1.1"
+    api: HttpApi  # set by HttpApi._handler_class for each server
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug("http-api %s", fmt % args)
+
+    def _send(self, status: int, headers: Mapping[str, str], body: bytes,
+              cookies: list[str] | None = None) -> None:
+        self.send_response(status)
+        sent = {k.lower() for k in headers}
+        for k, v in headers.items():
+            self.send_header(k, v)
+        for c in cookies or []:
+            self.send_header("Set-Cookie", c)
+        if self.api.cors:
+            for k, v in self.api.cors.response_headers(self.headers.get("Origin")).items():
+                if k.lower() not in sent:
                     self.send_header(k, v)
-                for c in cookies or []:
-                    self.send_header("Set-Cookie", c)
-                if api.cors:
-                    for k, v in api.cors.response_headers(self.headers.get("Origin")).items():
-                        if k.lower() not in sent:
-                            self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
-                self.end_headers()
-                self.wfile.write(body)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+        self.end_headers()
+        self.wfile.write(body)
 
-            def _message(self, status: int, message: str) -> None:
-                self._send(status, {"Content-Type": "application/json"},
-                           json.dumps({"message": message}).encode())
+    def _message(self, status: int, message: str) -> None:
+        self._send(status, {"Content-Type": "application/json"},
+                   json.dumps({"message": message}).encode())
 
-            def _dispatch(self) -> None:
-                method = self.command.upper()
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_PAYLOAD:
-                    self.close_connection = True
-                    self._message(413, "Request Entity Too Large")
-                    return
-                body = self.rfile.read(length) if length else b""
-                path = urlsplit(self.path).path
-                origin = self.headers.get("Origin")
-                if (method == "OPTIONS" and api.cors and self.headers.get("Access-Control-Request-Method")):
-                    headers: dict[str, str] = {}
-                    if api.cors.origin_allowed(origin):
-                        headers = {
-                            "Access-Control-Allow-Methods": ",".join(api.cors.allow_methods or ["*"]),
-                            "Access-Control-Allow-Headers": ",".join(api.cors.allow_headers or ["*"]),
-                        }
-                        if api.cors.max_age:
-                            headers["Access-Control-Max-Age"] = str(api.cors.max_age)
-                    self._send(204, headers, b"")
-                    return
-                route = next((r for r in api.routes if _route_matches(r.key, method, path)), None)
-                if route is None:
-                    self._message(404, "Not Found")
-                    return
-                event = build_event(
-                    method=method, raw_path=self.path, headers=dict(self.headers.items()), body=body,
-                    route_key=route.key, source_ip=self.client_address[0], api_id=api.api_id,
-                    host=self.headers.get("Host", "localhost"),
-                )
-                try:
-                    result = route.runner.invoke(event)
-                except (LambdaInvokeError, LambdaRunnerError) as exc:
-                    log.warning("function error on %s %s: %s", method, path, exc)
-                    self._message(500, "Internal Server Error")
-                    return
-                try:
-                    status, headers, cookies, raw = translate_result(result)
-                except (ValueError, TypeError) as exc:  # malformed Lambda response
-                    log.warning("malformed function response: %s", exc)
-                    self._message(500, "Internal Server Error")
-                    return
-                self._send(status, headers, raw, cookies)
+    def _preflight(self) -> None:
+        """Answer a CORS preflight as API Gateway does: 204, allow headers only for allowed origins."""
+        cors = self.api.cors
+        headers: dict[str, str] = {}
+        if cors and cors.origin_allowed(self.headers.get("Origin")):
+            headers = {
+                "Access-Control-Allow-Methods": ",".join(cors.allow_methods or ["*"]),
+                "Access-Control-Allow-Headers": ",".join(cors.allow_headers or ["*"]),
+            }
+            if cors.max_age:
+                headers["Access-Control-Max-Age"] = str(cors.max_age)
+        self._send(204, headers, b"")
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch
+    def _invoke(self, route: Route, method: str, path: str, body: bytes) -> None:
+        """Run the route's function on the request and send what it returned (500 if it failed)."""
+        event = build_event(
+            method=method, raw_path=self.path, headers=dict(self.headers.items()), body=body,
+            route_key=route.key, source_ip=self.client_address[0], api_id=self.api.api_id,
+            host=self.headers.get("Host", "localhost"),
+        )
+        try:
+            result = route.runner.invoke(event)
+        except (LambdaInvokeError, LambdaRunnerError) as exc:
+            log.warning("function error on %s %s: %s", method, path, exc)
+            self._message(500, "Internal Server Error")
+            return
+        try:
+            status, headers, cookies, raw = translate_result(result)
+        except (ValueError, TypeError) as exc:  # malformed Lambda response
+            log.warning("malformed function response: %s", exc)
+            self._message(500, "Internal Server Error")
+            return
+        self._send(status, headers, raw, cookies)
 
-        return Handler
+    def _dispatch(self) -> None:
+        method = self.command.upper()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            self.close_connection = True
+            self._message(413, "Request Entity Too Large")
+            return
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        if method == "OPTIONS" and self.api.cors and self.headers.get("Access-Control-Request-Method"):
+            self._preflight()
+            return
+        route = next((r for r in self.api.routes if _route_matches(r.key, method, path)), None)
+        if route is None:
+            self._message(404, "Not Found")
+            return
+        self._invoke(route, method, path, body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _dispatch

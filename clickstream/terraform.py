@@ -9,6 +9,29 @@ Why a runner and not bare ``terraform`` calls:
   root is copied with the module tree into a private temporary directory;
 * against the emulator the provider gets fake credentials and path-style S3 through an
   ``_override.tf`` file, and any remote backend is swapped for a local one.
+
+Why not tftest (``tftest`` 1.8.8 on PyPI, the helper of cloud-foundation-fabric's tests),
+evaluated for issue 14 from its source: of the above it would replace only :meth:`Terraform.run`
+and the ``plan -out`` + ``show -json`` pair, about 20 lines, and what it brings instead would
+have to be worked around line by line:
+
+* it runs in the module folder itself and links ``extra_files`` into it (``setup``), leaving
+  ``.terraform/`` and state there until a finalizer runs; our tests and the security gate
+  plan the same roots side by side, so the private copy stays either way;
+* ``tf_vars`` become ``-var k=v`` with ``str(v)``: ``True`` reaches Terraform as ``True``
+  (refused: "a bool is required; to convert from string, use lowercase true") and ``None``
+  as the string ``"None"``; we write a ``tfvars.json`` file, which keeps every type;
+* it raises only for exit codes 1 and 11, with the whole stdout before stderr in the message
+  (a plan's stdout is thousands of lines); we raise for any non-zero exit with the command,
+  the root and terraform's stderr;
+* it has no timeout: a provider waiting on a dead emulator endpoint hangs the caller; ours
+  bound every command (900 s, 1200 s for apply/destroy);
+* it returns ``Mapping`` wrappers (``TerraformPlanOutput``, ``TerraformValueDict``), not the
+  JSON the callers pass on (``json.dumps`` in the gate, the inventory comparison).
+
+The CLI config with the offline mirror and the plugin cache, and the emulator overrides,
+are ours in both cases (tftest passes ``env`` through). So the runner stays hand-written;
+it is small, and each of its choices is tested in tests/harness/test_terraform_runner.py.
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ class _Lexer:
             if tok.kind == "eof":
                 return out
 
-    def _next(self) -> _Tok:
+    def _skip_blanks(self) -> None:
+        """Move past spaces and comments (not newlines: they end attributes)."""
         text = self.text
         while self.pos < len(text):
             c = text[self.pos]
@@ -107,7 +108,11 @@ class _Lexer:
                 self.line += text.count("\n", self.pos, end)
                 self.pos = end + 2
             else:
-                break
+                return
+
+    def _next(self) -> _Tok:
+        self._skip_blanks()
+        text = self.text
         start, line = self.pos, self.line
         if self.pos >= len(text):
             return _Tok("eof", None, line, start, start)
@@ -122,6 +127,11 @@ class _Lexer:
         heredoc = _HEREDOC.match(text, self.pos)
         if heredoc:
             return self._heredoc(heredoc, line, start)
+        return self._word_or_punct(line, start)
+
+    def _word_or_punct(self, line: int, start: int) -> _Tok:
+        """A number, an identifier, an operator, or else one punctuation character."""
+        text = self.text
         for pattern, kind in ((_NUMBER, "number"), (_IDENT, "ident")):
             m = pattern.match(text, self.pos)
             if m:
@@ -135,7 +145,7 @@ class _Lexer:
                 self.pos += len(op)
                 return _Tok("punct", op, line, start, self.pos)
         self.pos += 1
-        return _Tok("punct", c, line, start, self.pos)
+        return _Tok("punct", text[start], line, start, self.pos)
 
     def _string(self) -> tuple[str, bool]:
         """A quoted string: its decoded value, and whether it is a literal (no ``${``/``%{``)."""

@@ -1,6 +1,7 @@
 """The Shiny app object: ``shiny run shiny_app/app.py --host 127.0.0.1 --port 8050``.
 
-Thin on purpose: pages live in :mod:`shiny_app.pages`, SQL in :mod:`shiny_app.queries`.
+Thin on purpose: the pages' layout lives in :mod:`shiny_app.pages`, what fills them in
+:mod:`shiny_app.server`, SQL in :mod:`shiny_app.queries`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ if __package__ in (None, ""):  # `shiny run shiny_app/app.py` imports this file 
 
 from shiny import App
 
-from shiny_app.pages import app_ui, server
+from shiny_app.pages import app_ui
+from shiny_app.server import server
 
 app = App(app_ui, server)

@@ -87,13 +87,13 @@ def good_lines(n: int, **over) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def s3(emulator):
-    client = boto3.client("s3")
+    client = boto3.client("s3", endpoint_url=emulator.endpoint_url)
     client.create_bucket(Bucket=BUCKET)
     return client
 
 
 @pytest.fixture
-def warehouse(pg_server, request):
+def warehouse(pg_server):
     """A fresh migrated database and a private key prefix per test."""
     name = f"etlf_{uuid.uuid4().hex[:12]}"
     dsn = pg_server.create_database(name)
@@ -392,7 +392,7 @@ def proxy(emulator) -> Iterator[S3Proxy]:
 
 
 @pytest.fixture
-def via_proxy(proxy: S3Proxy, s3):
+def via_proxy(proxy: S3Proxy, s3):  # noqa: ARG001 - s3 creates the bucket the proxy serves; a fixture cannot take usefixtures
     """An S3 client through the fault proxy, with short timeouts so a held GET fails fast."""
     proxy.clear()
     yield boto3.client("s3", endpoint_url=proxy.url, config=Config(
@@ -661,7 +661,8 @@ def test_two_runs_at_once_one_skips(s3, warehouse):
     assert_nothing_lost(warehouse, valid)
 
 
-def test_a_run_that_lost_its_lease_cannot_commit(s3, warehouse):
+@pytest.mark.usefixtures("s3")
+def test_a_run_that_lost_its_lease_cannot_commit(warehouse):
     """The fence: a batch first proves, in its own transaction, that the lease is still its."""
     from etl import db, loading
     from etl.parsing import parse_object

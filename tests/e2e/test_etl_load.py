@@ -35,7 +35,7 @@ TODAY = date(2024, 7, 8)
 @pytest.fixture(scope="module")
 def loaded(emulator, pg_dsn):
     migrate(pg_dsn)
-    s3 = boto3.client("s3")
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url)
     s3.create_bucket(Bucket=BUCKET)
     objects, truth = generate(CFG)
     write_to_s3(objects, BUCKET, s3)

@@ -73,13 +73,13 @@ def _apply(example: str, role: str, emulator: Emulator, tmp: Path) -> Iterator[A
 
 
 @pytest.fixture(scope="module")
-def warehouse(emulator: Emulator, managed_policies: None,
+def warehouse(emulator: Emulator, managed_policies: None,  # noqa: ARG001 - the policies must exist first
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     yield from _apply("modules/warehouse/examples/basic", "warehouse", emulator, tmp_path_factory.mktemp("wh"))
 
 
 @pytest.fixture(scope="module")
-def oltp(emulator: Emulator, managed_policies: None, warehouse: Applied,
+def oltp(emulator: Emulator, managed_policies: None, warehouse: Applied,  # noqa: ARG001 - order only, see below
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     # Depends on `warehouse` only to run after it: two applies at once would fight over 2 cores.
     yield from _apply("modules/oltp/examples/basic", "oltp", emulator, tmp_path_factory.mktemp("oltp"))

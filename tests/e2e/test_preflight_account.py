@@ -44,9 +44,10 @@ def repo(tmp_path: Path, zips: Path, emulator: Emulator) -> Callable[..., Path]:
     existing state bucket and Git token parameter (unique names), and the built zips."""
     token = f"/preflight-{uuid.uuid4().hex[:8]}/amplify/git-token"
     bucket = f"preflight-state-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", region_name=REGION).create_bucket(
+    boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint_url).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    boto3.client("ssm", region_name=REGION).put_parameter(Name=token, Type="SecureString", Value="ghp_fake")
+    boto3.client("ssm", region_name=REGION, endpoint_url=emulator.endpoint_url).put_parameter(
+        Name=token, Type="SecureString", Value="ghp_fake")
     shutil.copytree(REPO_ROOT / "envs" / "dev", tmp_path / "envs" / "dev")
     shutil.copytree(zips, tmp_path / "build" / "lambda")
     env_dir = tmp_path / "envs" / "dev"

@@ -58,7 +58,8 @@ def test_out_of_process_server_answers_and_is_stopped() -> None:
     assert not port_open(host, int(port))
 
 
-def test_conditional_bucket_policy_statements_do_not_block_the_emulator(fresh_emulator) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_conditional_bucket_policy_statements_do_not_block_the_emulator() -> None:
     """moto cannot evaluate conditions; the harness leaves them out, keeps the rest."""
     import json
 

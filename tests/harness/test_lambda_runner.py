@@ -62,7 +62,8 @@ def _deploy(tmp_path: Path, name: str, handler_src: str = HANDLER, timeout: int 
     return zip_path
 
 
-def test_runs_the_deployed_zip_on_python312_with_its_configured_environment(fresh_emulator, tmp_path) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_runs_the_deployed_zip_on_python312_with_its_configured_environment(tmp_path) -> None:
     boto3.client("s3").create_bucket(Bucket="runner-bucket")
     zip_path = _deploy(tmp_path, "runner-fn")
     with run_deployed("runner-fn", zip_path) as fn:
@@ -79,7 +80,8 @@ def test_runs_the_deployed_zip_on_python312_with_its_configured_environment(fres
     assert body == b"x"
 
 
-def test_a_zip_that_differs_from_the_deployed_code_is_refused(fresh_emulator, tmp_path) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_a_zip_that_differs_from_the_deployed_code_is_refused(tmp_path) -> None:
     zip_path = _deploy(tmp_path, "runner-mismatch")
     other = tmp_path / "other.zip"
     other.write_bytes(zip_path.read_bytes() + b"\0")
@@ -87,7 +89,8 @@ def test_a_zip_that_differs_from_the_deployed_code_is_refused(fresh_emulator, tm
         run_deployed("runner-mismatch", other)
 
 
-def test_handler_errors_and_timeouts_surface_like_lambda(fresh_emulator, tmp_path) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_handler_errors_and_timeouts_surface_like_lambda(tmp_path) -> None:
     zip_path = _deploy(tmp_path, "runner-errors", timeout=1)
     with run_deployed("runner-errors", zip_path) as fn:
         with pytest.raises(LambdaInvokeError) as err:
@@ -100,7 +103,8 @@ def test_handler_errors_and_timeouts_surface_like_lambda(fresh_emulator, tmp_pat
         assert fn.invoke({})["python"] == [3, 12]
 
 
-def test_a_handler_that_cannot_be_imported_is_a_clear_error(fresh_emulator, tmp_path) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_a_handler_that_cannot_be_imported_is_a_clear_error(tmp_path) -> None:
     zip_path = _deploy(tmp_path, "runner-broken", handler_src="import not_a_module\n")
     with run_deployed("runner-broken", zip_path) as fn, pytest.raises(LambdaRunnerError, match="not_a_module"):
         fn.invoke({})

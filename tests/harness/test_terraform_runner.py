@@ -25,7 +25,8 @@ def test_cli_config_uses_the_offline_mirror_and_a_shared_cache(tmp_path) -> None
     assert "direct {}" in text and "filesystem_mirror" not in text
 
 
-def test_plan_apply_outputs_destroy_against_the_emulator(terraform, fresh_emulator, tmp_path) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_plan_apply_outputs_destroy_against_the_emulator(terraform, tmp_path) -> None:
     tf = terraform(ROOT)
     plan = tf.plan({"bucket_name": "runner-probe"})
     inventory = tmp_path / "inv.yaml"
@@ -40,7 +41,8 @@ def test_plan_apply_outputs_destroy_against_the_emulator(terraform, fresh_emulat
     assert boto3.client("s3").list_buckets()["Buckets"] == []
 
 
-def test_the_repository_is_never_written(terraform, emulator) -> None:
+@pytest.mark.usefixtures("emulator")
+def test_the_repository_is_never_written(terraform) -> None:
     tf = terraform(ROOT)
     tf.plan({"bucket_name": "runner-clean"})
     assert tf.dir != REPO_ROOT / ROOT
@@ -52,7 +54,8 @@ def test_the_repository_is_never_written(terraform, emulator) -> None:
     assert not work.exists()
 
 
-def test_validation_errors_come_back_with_their_message(terraform, emulator) -> None:
+@pytest.mark.usefixtures("emulator")
+def test_validation_errors_come_back_with_their_message(terraform) -> None:
     err = terraform(ROOT).plan_error({"bucket_name": "Not_A_Bucket!"})
     assert "bucket_name must be a valid S3 bucket name" in err
 

@@ -20,7 +20,7 @@ import yaml
 
 from clickstream import REPO_ROOT
 from clickstream.emulator import Emulator
-from clickstream.security import PLAN_VARIABLES
+from clickstream.security.plans import PLAN_VARIABLES
 from clickstream.terraform import Terraform
 from clickstream.testing.bundles import placeholder_bundle
 from clickstream.testing.plan import iter_resources, resources_by_address

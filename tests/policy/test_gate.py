@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from clickstream import REPO_ROOT
-from clickstream.security import MIN_REASON_CHARS, SECRET_TREES, SOURCE_TREES, plan_roots
+from clickstream.security.gate import plan_roots
+from clickstream.security.model import MIN_REASON_CHARS, SECRET_TREES, SOURCE_TREES
 from tests.policy.conftest import GateRun
 
 pytestmark = pytest.mark.policy

@@ -6,16 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from clickstream.security import (
-    SecurityError,
-    _skip_comments,
-    index_tf_dir,
-    module_call_skip,
-    module_dirs,
-    parse_checkov_json,
-    split_address,
-    target_of,
-)
+from clickstream.security.hcl import _skip_comments, index_tf_dir, module_call_skip
+from clickstream.security.model import SecurityError, target_of
+from clickstream.security.plans import module_dirs, split_address
+from clickstream.security.runs import parse_checkov_json
 
 pytestmark = pytest.mark.policy
 

@@ -164,14 +164,16 @@ class Truth:
         return {k: dict(v) for k, v in out.items()}
 
 
-def compute_truth(cfg: traffic.TrafficConfig = CFG) -> Truth:
-    """Walk the generator's deliveries and aggregate what a correct warehouse must show."""
+def _ts(ev: dict) -> datetime:
+    return datetime.fromisoformat(ev["event_ts"])
+
+
+def _unique_events(cfg: traffic.TrafficConfig, t: Truth) -> list[tuple[dict, str]]:
+    """Every delivered event once (first delivery wins) with its device; ingest rejects counted."""
     device_of_ua = {ua: dev for dev, uas in traffic.USER_AGENTS.items() for ua in uas}
-    gen_truth = traffic.Truth()
     seen: set[str] = set()
     events: list[tuple[dict, str]] = []
-    t = Truth()
-    for d in traffic.deliveries(cfg, gen_truth):
+    for d in traffic.deliveries(cfg, traffic.Truth()):
         dev = device_of_ua[d.user_agent]
         for ev in d.events:
             if ev["event_id"] not in seen:
@@ -179,91 +181,111 @@ def compute_truth(cfg: traffic.TrafficConfig = CFG) -> Truth:
                 events.append((ev, dev))
         for reason, _ev in d.invalid:
             t.ingest_reasons[reason.split(":", 1)[0]] += 1
+    return events
+
+
+def _first_purchases(events: list[tuple[dict, str]]) -> dict[str, tuple[dict, str]]:
+    """Purchases de-duplicated by transaction id, earliest event wins (bots excluded)."""
+    first_purchase: dict[str, tuple[dict, str]] = {}
+    for ev, dev in events:
+        if ev["event_name"] == "purchase" and dev != "bot":
+            tid = ev.get("transaction_id") or f"event:{ev['event_id']}"
+            cur = first_purchase.get(tid)
+            if cur is None or (_ts(ev), ev["event_id"]) < (_ts(cur[0]), cur[0]["event_id"]):
+                first_purchase[tid] = (ev, dev)
+    return first_purchase
+
+
+def _note_session(t: Truth, ev: dict, dev: str, when: datetime) -> None:
+    """A session's attributes come from its first event (by time, then event id)."""
+    sid = ev["session_id"]
+    s = t.sessions.get(sid)
+    key = (when, ev["event_id"])
+    if s is None or key < s["first"]:
+        page = ev.get("page") or {}
+        t.sessions[sid] = {
+            **(s or {"orders": 0, "revenue": 0.0}), "first": key, "day": when.date(),
+            "device": dev, "bot": dev == "bot",
+            "referrer_domain": _domain(page.get("referrer")),
+            "utm_source": ev.get("utm_source") or "(none)",
+            "utm_medium": ev.get("utm_medium") or "(none)",
+            "utm_campaign": ev.get("utm_campaign") or "(none)"}
+
+
+def _count_event(t: Truth, ev: dict, dev: str, when: datetime, day_sets: dict, hour_sets: dict) -> None:
+    """A human event's share of the daily, hourly, funnel and product figures."""
+    sid, day, name = ev["session_id"], when.date(), ev["event_name"]
+    c = t.day_dev[(day, dev)]
+    c["events"] += 1
+    c["page_views"] += name == "page_view"
+    day_sets[(day, dev)]["sessions"].add(sid)
+    day_sets[(day, dev)]["visitors"].add(ev["anonymous_id"])
+    hour = when.replace(minute=0, second=0, microsecond=0)
+    h = t.hourly[hour]
+    h["events"] += 1
+    h["page_views"] += name == "page_view"
+    hour_sets[hour].add(sid)
+    cats = {"(all)"} | {i.get("item_category") or "(unknown)" for i in ev.get("items") or ()}
+    for cat in cats:
+        f = t.funnel[(day, dev, cat)]
+        f["sessions"].add(sid)
+        if name in STEPS:
+            f[name].add(sid)
+    for item in ev.get("items") or ():
+        iid = item["item_id"]
+        t.item_category[iid] = item.get("item_category")
+        t.item_name[iid] = item.get("item_name")
+        p = t.product[(day, iid)]
+        if name == "view_item":
+            p["views"] += 1
+        elif name == "add_to_cart":
+            p["add_to_carts"] += 1
+
+
+def _count_purchase(t: Truth, ev: dict, dev: str, day_sets: dict) -> None:
+    """One de-duplicated order: revenue by day, hour, session and product."""
+    when = _ts(ev)
+    day = when.date()
+    value = float(ev.get("value") or 0)
+    c = t.day_dev[(day, dev)]
+    c["orders"] += 1
+    c["revenue"] += value
+    day_sets[(day, dev)]["converting"].add(ev["session_id"])
+    h = t.hourly[when.replace(minute=0, second=0, microsecond=0)]
+    h["orders"] += 1
+    h["revenue"] += value
+    s = t.sessions[ev["session_id"]]
+    s["orders"] += 1
+    s["revenue"] += value
+    for iid in {item["item_id"] for item in ev.get("items") or ()}:
+        t.product[(day, iid)]["purchases"] += 1  # orders containing the item
+    for item in ev.get("items") or ():
+        p = t.product[(day, item["item_id"])]
+        qty = item.get("quantity") or 1
+        p["units"] += qty
+        p["revenue"] += float(item.get("price") or 0) * qty
+
+
+def compute_truth(cfg: traffic.TrafficConfig = CFG) -> Truth:
+    """Walk the generator's deliveries and aggregate what a correct warehouse must show."""
+    t = Truth()
+    events = _unique_events(cfg, t)
     objs, gt2 = traffic.generate(cfg)
     t.objects = len(objs)
     t.generator = gt2
     t.unique_events = len(events)
     t.rejected = gt2.rejected
 
-    def ts(ev: dict) -> datetime:
-        return datetime.fromisoformat(ev["event_ts"])
-
-    # purchases de-duplicated by transaction id, earliest event wins
-    first_purchase: dict[str, tuple[dict, str]] = {}
-    for ev, dev in events:
-        if ev["event_name"] == "purchase" and dev != "bot":
-            tid = ev.get("transaction_id") or f"event:{ev['event_id']}"
-            cur = first_purchase.get(tid)
-            if cur is None or (ts(ev), ev["event_id"]) < (ts(cur[0]), cur[0]["event_id"]):
-                first_purchase[tid] = (ev, dev)
-
     day_sets: dict = defaultdict(lambda: defaultdict(set))
     hour_sets: dict = defaultdict(set)
     for ev, dev in events:
-        when = ts(ev)
+        when = _ts(ev)
         t.newest_event = max(t.newest_event or when, when)
-        sid = ev["session_id"]
-        s = t.sessions.get(sid)
-        key = (when, ev["event_id"])
-        if s is None or key < s["first"]:
-            page = ev.get("page") or {}
-            t.sessions[sid] = s = {
-                **(s or {"orders": 0, "revenue": 0.0}), "first": key, "day": when.date(),
-                "device": dev, "bot": dev == "bot",
-                "referrer_domain": _domain(page.get("referrer")),
-                "utm_source": ev.get("utm_source") or "(none)",
-                "utm_medium": ev.get("utm_medium") or "(none)",
-                "utm_campaign": ev.get("utm_campaign") or "(none)"}
-        if dev == "bot":
-            continue
-        day = when.date()
-        c = t.day_dev[(day, dev)]
-        c["events"] += 1
-        c["page_views"] += ev["event_name"] == "page_view"
-        day_sets[(day, dev)]["sessions"].add(sid)
-        day_sets[(day, dev)]["visitors"].add(ev["anonymous_id"])
-        hour = when.replace(minute=0, second=0, microsecond=0)
-        h = t.hourly[hour]
-        h["events"] += 1
-        h["page_views"] += ev["event_name"] == "page_view"
-        hour_sets[hour].add(sid)
-        name = ev["event_name"]
-        cats = {"(all)"} | {i.get("item_category") or "(unknown)" for i in ev.get("items") or ()}
-        for cat in cats:
-            f = t.funnel[(day, dev, cat)]
-            f["sessions"].add(sid)
-            if name in STEPS:
-                f[name].add(sid)
-        for item in ev.get("items") or ():
-            iid = item["item_id"]
-            t.item_category[iid] = item.get("item_category")
-            t.item_name[iid] = item.get("item_name")
-            p = t.product[(day, iid)]
-            if name == "view_item":
-                p["views"] += 1
-            elif name == "add_to_cart":
-                p["add_to_carts"] += 1
-    for ev, dev in first_purchase.values():
-        when = ts(ev)
-        day = when.date()
-        value = float(ev.get("value") or 0)
-        c = t.day_dev[(day, dev)]
-        c["orders"] += 1
-        c["revenue"] += value
-        day_sets[(day, dev)]["converting"].add(ev["session_id"])
-        h = t.hourly[when.replace(minute=0, second=0, microsecond=0)]
-        h["orders"] += 1
-        h["revenue"] += value
-        s = t.sessions[ev["session_id"]]
-        s["orders"] += 1
-        s["revenue"] += value
-        for iid in {item["item_id"] for item in ev.get("items") or ()}:
-            t.product[(day, iid)]["purchases"] += 1  # orders containing the item
-        for item in ev.get("items") or ():
-            p = t.product[(day, item["item_id"])]
-            qty = item.get("quantity") or 1
-            p["units"] += qty
-            p["revenue"] += float(item.get("price") or 0) * qty
+        _note_session(t, ev, dev, when)
+        if dev != "bot":
+            _count_event(t, ev, dev, when, day_sets, hour_sets)
+    for ev, dev in _first_purchases(events).values():
+        _count_purchase(t, ev, dev, day_sets)
     for key, sets in day_sets.items():
         t.day_dev[key]["sessions"] = len(sets["sessions"])
         t.day_dev[key]["visitors"] = len(sets["visitors"])

@@ -239,7 +239,8 @@ def test_data_health_shows_every_delivery_accounted_per_day(conn, truth):
     assert ident["rejected"].sum() == truth.rejected
 
 
-def test_filter_choices_list_what_was_generated(conn, truth):
+@pytest.mark.usefixtures("truth")
+def test_filter_choices_list_what_was_generated(conn):
     b = Q.run(conn, "date_bounds").iloc[0]
     assert (b["first_day"], b["last_day"]) == (START, END)
     assert list(Q.run(conn, "devices")["device_category"]) == ["desktop", "mobile", "tablet"]
@@ -248,7 +249,8 @@ def test_filter_choices_list_what_was_generated(conn, truth):
 
 # -- each query alone, filters, hostile input -------------------------------------------------
 @pytest.mark.parametrize("name", sorted(Q.QUERIES))
-def test_each_query_runs_alone_on_a_fresh_connection(pg_server, conn, name):
+@pytest.mark.usefixtures("pg_server")
+def test_each_query_runs_alone_on_a_fresh_connection(conn, name):
     with Q.connect(conn.info.dsn) as c:
         df = Q.run(c, name, Q.Filters(START, END))
     assert list(df.columns), name

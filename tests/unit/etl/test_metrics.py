@@ -55,7 +55,7 @@ def test_the_handler_emits_the_runs_metrics(monkeypatch, capsys):
     monkeypatch.setenv("RAW_BUCKET", "raw")
     monkeypatch.setenv("DW_DSN", "postgresql://x@127.0.0.1:1/dw")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "clickstream-dev-etl")
-    monkeypatch.setattr(handler, "run", lambda settings, deadline: dict(SUMMARY))
+    monkeypatch.setattr(handler, "run", lambda _settings, **_kw: dict(SUMMARY))
     assert handler.handler({}, None) == SUMMARY
     emf = [orjson.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')]
     assert len(emf) == 1 and emf[0]["UnreadableObjects"] == 3.0

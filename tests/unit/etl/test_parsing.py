@@ -244,7 +244,7 @@ def corpus_events(draw) -> dict:
 
 
 class _NoS3:
-    def put_object(self, **kwargs):
+    def put_object(self, **_kwargs):
         return {}
 
 

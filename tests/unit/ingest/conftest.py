@@ -15,7 +15,7 @@ from ingest_helpers import APP_ID, FIXED_NOW
 @pytest.fixture
 def bucket(fresh_emulator) -> str:
     name = "raw-ingest-test"
-    boto3.client("s3").create_bucket(Bucket=name)
+    boto3.client("s3", endpoint_url=fresh_emulator.endpoint_url).create_bucket(Bucket=name)
     return name
 
 
@@ -40,7 +40,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     """Under ``make fuzz`` (INGEST_FUZZ_MIN_CASES set), fewer cases than promised is a failure."""
     import os
 

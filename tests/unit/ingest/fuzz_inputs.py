@@ -21,6 +21,7 @@ import gzip
 import json
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,104 +385,181 @@ def _envelope_text(n: int = 2, **over: Any) -> tuple[str, list[dict]]:
     return to_json({"app_id": APP_ID, "sent_at": SENT_AT, "events": events, **over}), events
 
 
+@dataclass
+class _Body:
+    """What one body case sends and what the ingest must do with it (see :class:`Case`).
+
+    Starts as the valid envelope ``text`` of ``events``; each ``_body_<kind>`` function below
+    changes what its kind changes."""
+
+    text: str
+    events: list[dict]
+    body: Any = None
+    b64: bool = False
+    headers: dict = field(default_factory=dict)
+    must_200: bool = False
+    sent: int | None = None
+    keep: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.body = self.text
+        self.sent, self.keep = len(self.events), dict(enumerate(self.events))
+
+    def encoded(self, raw: bytes, headers: dict | None = None) -> None:
+        """Send ``raw`` base64-encoded, as API Gateway passes a binary body."""
+        self.body, self.b64 = base64.b64encode(raw).decode(), True
+        if headers is not None:
+            self.headers = headers
+
+    def unreadable(self) -> None:
+        """No event of this body can be counted or kept."""
+        self.sent, self.keep = None, {}
+
+
+def _body_bytes(draw: st.DrawFn, b: _Body) -> None:
+    b.encoded(draw(st.binary(max_size=300)))
+    b.unreadable()
+
+
+def _body_json(draw: st.DrawFn, b: _Body) -> None:
+    b.body = to_json(draw(json_values))
+    b.unreadable()
+
+
+def _body_utf(kind: str) -> Callable[[st.DrawFn, _Body], None]:
+    def make(draw: st.DrawFn, b: _Body) -> None:
+        codec = draw(st.sampled_from([kind, f"{kind}-le", f"{kind}-be"]))
+        b.encoded(b.text.encode(codec))
+
+    return make
+
+
+def _body_latin1(draw: st.DrawFn, b: _Body) -> None:
+    title = draw(st.sampled_from(["plain", "caf\u00e9", "\u00ff\u00fe"]))
+    text, events = _envelope_text(1)
+    text = text.replace('"Laptops"', json.dumps(title, ensure_ascii=False))
+    b.sent, b.keep = 1, {0: {**events[0], "page": {**events[0]["page"], "title": title}}}
+    b.encoded(text.encode("latin-1"))
+    b.must_200 = title.isascii()  # ASCII is the same bytes in Latin-1 and UTF-8
+    if not b.must_200:
+        b.keep = {}
+
+
+def _body_bom(draw: st.DrawFn, b: _Body) -> None:
+    b.body = draw(st.sampled_from(["\ufeff", "\ufeff\ufeff"])) + b.text
+
+
+def _body_control_char(draw: st.DrawFn, b: _Body) -> None:
+    b.body = b.text.replace('"Laptops"', '"Lap' + draw(st.sampled_from(["\x01", "\n", "\t", "\x1f"])) + 'tops"')
+
+
+def _body_raw_nul(_draw: st.DrawFn, b: _Body) -> None:
+    b.body = b.text.replace('"Laptops"', '"Lap\x00tops"')
+
+
+def _body_raw_surrogate(_draw: st.DrawFn, b: _Body) -> None:
+    """UTF-8 bytes of U+D800: not UTF-8 at all."""
+    b.encoded(b.text.replace('"Laptops"', '"Lap@tops"').encode().replace(b"@", b"\xed\xa0\x80"))
+
+
+def _body_nan(draw: st.DrawFn, b: _Body) -> None:
+    b.body = b.text.replace('"Laptops"', draw(st.sampled_from(["NaN", "Infinity", "-Infinity"])))
+
+
+def _body_trailing(draw: st.DrawFn, b: _Body) -> None:
+    b.body = b.text + draw(st.sampled_from([" x", "}", "{}", ",", "\x00"]))
+
+
+def _body_truncated(draw: st.DrawFn, b: _Body) -> None:
+    b.body = b.text[: draw(st.integers(0, len(b.text) - 1))]
+
+
+def _body_bad_base64(draw: st.DrawFn, b: _Body) -> None:
+    raw = base64.b64encode(b.text.encode()).decode()
+    b.body = draw(st.sampled_from([raw[:-1], raw + "!", "\n".join([raw[:10], raw[10:]]),
+                                   base64.urlsafe_b64encode(b"\xfb\xff" + b.text.encode()).decode()]))
+    b.b64 = True
+
+
+def _body_base64_not_flagged(_draw: st.DrawFn, b: _Body) -> None:
+    b.body = base64.b64encode(b.text.encode()).decode()
+
+
+def _body_gzip_broken(draw: st.DrawFn, b: _Body) -> None:
+    gz = gzip.compress(b.text.encode())
+    raw = draw(st.sampled_from([gz[:-8], gz[: len(gz) // 2], gz + b"junk", zlib.compress(b.text.encode())]))
+    b.encoded(raw, {"content-encoding": "gzip"})
+
+
+def _body_gzip_multi(_draw: st.DrawFn, b: _Body) -> None:
+    b.encoded(gzip.compress(b.text.encode()) + gzip.compress(b" "), {"content-encoding": "gzip"})
+
+
+def _body_gzip_bomb(draw: st.DrawFn, b: _Body) -> None:
+    pad = b" " * draw(st.integers(MAX_BODY_BYTES, 3 * MAX_BODY_BYTES))
+    b.encoded(gzip.compress(b.text.encode()[:-2] + pad + b"]}", 9), {"content-encoding": "gzip"})
+
+
+def _body_encoding_unknown(draw: st.DrawFn, b: _Body) -> None:
+    b.headers = {"content-encoding": draw(st.sampled_from(["br", "deflate", "zstd", "gzip, br", "\ud800", "\x00"]))}
+
+
+def _body_too_large(draw: st.DrawFn, b: _Body) -> None:
+    pad = " " * (MAX_BODY_BYTES - len(b.text) + draw(st.integers(1, 5000)))
+    b.body = b.text[:-1] + pad + "}"
+    if draw(st.booleans()):
+        b.encoded(b.body.encode())
+
+
+def _body_too_many(draw: st.DrawFn, b: _Body) -> None:
+    many = [make_event(event_ts=FIXED_TS) for _ in range(draw(st.integers(501, 520)))]
+    b.body = to_json({"app_id": APP_ID, "sent_at": SENT_AT, "events": many})
+    b.sent, b.keep = len(many), {}
+
+
+def _body_envelope(draw: st.DrawFn, b: _Body) -> None:
+    over = draw(st.sampled_from([
+        {"app_id": "evil-app"}, {"app_id": APP_ID + "\x00"}, {"app_id": "shop\ud800web"},
+        {"app_id": ""}, {"app_id": 7}, {"sent_at": "yesterday"}, {"sent_at": SENT_AT + "\x00"},
+        {"events": []}, {"events": {}}, {"events": "x"}, {"extra": 1}, {"events": None},
+        {"sent_at": "2026-02-30T00:00:00Z"},
+    ]))
+    b.body, _ = _envelope_text(2, **over)
+    b.unreadable()
+
+
+def _body_duplicate_events_key(draw: st.DrawFn, b: _Body) -> None:
+    first = [make_event(event_ts=FIXED_TS)]
+    last = [make_event(event_ts=FIXED_TS) for _ in range(draw(st.integers(1, 3)))]
+    b.body = to_json(Pairs((("app_id", APP_ID), ("events", first), ("sent_at", SENT_AT), ("events", last))))
+    b.sent, b.keep, b.must_200 = len(last), dict(enumerate(last)), True
+
+
+def _body_gzip_ok(draw: st.DrawFn, b: _Body) -> None:
+    """A correct gzip body, flagged or by magic bytes."""
+    b.body, b.b64, b.headers = draw(transports(b.text.encode()))
+    b.must_200 = True
+
+
+_BODY_KINDS: dict[str, Callable[[st.DrawFn, _Body], None]] = {
+    "bytes": _body_bytes, "json": _body_json, "utf-16": _body_utf("utf-16"), "utf-32": _body_utf("utf-32"),
+    "latin-1": _body_latin1, "bom": _body_bom, "control-char": _body_control_char, "raw-nul": _body_raw_nul,
+    "raw-surrogate": _body_raw_surrogate, "nan": _body_nan, "trailing": _body_trailing,
+    "truncated": _body_truncated, "bad-base64": _body_bad_base64, "base64-not-flagged": _body_base64_not_flagged,
+    "gzip-broken": _body_gzip_broken, "gzip-multi": _body_gzip_multi, "gzip-bomb": _body_gzip_bomb,
+    "encoding-unknown": _body_encoding_unknown, "too-large": _body_too_large, "too-many": _body_too_many,
+    "envelope": _body_envelope, "duplicate-events-key": _body_duplicate_events_key, "gzip-ok": _body_gzip_ok,
+}
+
+
 @st.composite
 def body_cases(draw: st.DrawFn) -> Case:
     """Whole bodies: encodings, transports, bad JSON, envelopes, limits."""
-    kind = draw(st.sampled_from([
-        "bytes", "json", "utf-16", "utf-32", "latin-1", "bom", "control-char", "raw-nul",
-        "raw-surrogate", "nan", "trailing", "truncated", "bad-base64", "base64-not-flagged",
-        "gzip-broken", "gzip-multi", "gzip-bomb", "encoding-unknown", "too-large",
-        "too-many", "envelope", "duplicate-events-key", "gzip-ok",
-    ]))
-    text, events = _envelope_text(draw(st.integers(1, 3)))
-    sent = len(events)
-    keep = dict(enumerate(events))
-    b64, headers, must_200 = False, {}, False
-    body: Any
-    if kind == "bytes":
-        raw = draw(st.binary(max_size=300))
-        body, b64 = base64.b64encode(raw).decode(), True
-        sent, keep = None, {}
-    elif kind == "json":
-        body, sent, keep = to_json(draw(json_values)), None, {}
-    elif kind in ("utf-16", "utf-32"):
-        codec = draw(st.sampled_from([kind, f"{kind}-le", f"{kind}-be"]))
-        body, b64 = base64.b64encode(text.encode(codec)).decode(), True
-    elif kind == "latin-1":
-        title = draw(st.sampled_from(["plain", "caf\u00e9", "\u00ff\u00fe"]))
-        text, events = _envelope_text(1)
-        text = text.replace('"Laptops"', json.dumps(title, ensure_ascii=False))
-        sent, keep = 1, {0: {**events[0], "page": {**events[0]["page"], "title": title}}}
-        body, b64 = base64.b64encode(text.encode("latin-1")).decode(), True
-        must_200 = title.isascii()  # ASCII is the same bytes in Latin-1 and UTF-8
-        if not must_200:
-            keep = {}
-    elif kind == "bom":
-        bom = draw(st.sampled_from(["\ufeff", "\ufeff\ufeff"]))
-        body = bom + text
-    elif kind == "control-char":
-        body = text.replace('"Laptops"', '"Lap' + draw(st.sampled_from(["\x01", "\n", "\t", "\x1f"])) + 'tops"')
-    elif kind == "raw-nul":
-        body = text.replace('"Laptops"', '"Lap\x00tops"')
-    elif kind == "raw-surrogate":  # UTF-8 bytes of U+D800: not UTF-8 at all
-        raw = text.replace('"Laptops"', '"Lap@tops"').encode().replace(b"@", b"\xed\xa0\x80")
-        body, b64 = base64.b64encode(raw).decode(), True
-    elif kind == "nan":
-        lit = draw(st.sampled_from(["NaN", "Infinity", "-Infinity"]))
-        body = text.replace('"Laptops"', lit)
-    elif kind == "trailing":
-        body = text + draw(st.sampled_from([" x", "}", "{}", ",", "\x00"]))
-    elif kind == "truncated":
-        body = text[: draw(st.integers(0, len(text) - 1))]
-    elif kind == "bad-base64":
-        raw = base64.b64encode(text.encode()).decode()
-        body = draw(st.sampled_from([raw[:-1], raw + "!", "\n".join([raw[:10], raw[10:]]),
-                                     base64.urlsafe_b64encode(b"\xfb\xff" + text.encode()).decode()]))
-        b64 = True
-    elif kind == "base64-not-flagged":
-        body = base64.b64encode(text.encode()).decode()
-    elif kind == "gzip-broken":
-        gz = gzip.compress(text.encode())
-        raw = draw(st.sampled_from([gz[:-8], gz[: len(gz) // 2], gz + b"junk", zlib.compress(text.encode())]))
-        body, b64, headers = base64.b64encode(raw).decode(), True, {"content-encoding": "gzip"}
-    elif kind == "gzip-multi":
-        raw = gzip.compress(text.encode()) + gzip.compress(b" ")
-        body, b64, headers = base64.b64encode(raw).decode(), True, {"content-encoding": "gzip"}
-    elif kind == "gzip-bomb":
-        pad = b" " * draw(st.integers(MAX_BODY_BYTES, 3 * MAX_BODY_BYTES))
-        raw = gzip.compress(text.encode()[:-2] + pad + b"]}", 9)
-        body, b64, headers = base64.b64encode(raw).decode(), True, {"content-encoding": "gzip"}
-    elif kind == "encoding-unknown":
-        headers = {"content-encoding": draw(st.sampled_from(["br", "deflate", "zstd", "gzip, br", "\ud800", "\x00"]))}
-        body = text
-    elif kind == "too-large":
-        pad = " " * (MAX_BODY_BYTES - len(text) + draw(st.integers(1, 5000)))
-        body = text[:-1] + pad + "}"
-        if draw(st.booleans()):
-            body, b64 = base64.b64encode(body.encode()).decode(), True
-    elif kind == "too-many":
-        many = [make_event(event_ts=FIXED_TS) for _ in range(draw(st.integers(501, 520)))]
-        body = to_json({"app_id": APP_ID, "sent_at": SENT_AT, "events": many})
-        sent, keep = len(many), {}
-    elif kind == "envelope":
-        over = draw(st.sampled_from([
-            {"app_id": "evil-app"}, {"app_id": APP_ID + "\x00"}, {"app_id": "shop\ud800web"},
-            {"app_id": ""}, {"app_id": 7}, {"sent_at": "yesterday"}, {"sent_at": SENT_AT + "\x00"},
-            {"events": []}, {"events": {}}, {"events": "x"}, {"extra": 1}, {"events": None},
-            {"sent_at": "2026-02-30T00:00:00Z"},
-        ]))
-        body, _ = _envelope_text(2, **over)
-        sent, keep = None, {}
-    elif kind == "duplicate-events-key":
-        first = [make_event(event_ts=FIXED_TS)]
-        last = [make_event(event_ts=FIXED_TS) for _ in range(draw(st.integers(1, 3)))]
-        body = to_json(Pairs((("app_id", APP_ID), ("events", first), ("sent_at", SENT_AT), ("events", last))))
-        sent, keep, must_200 = len(last), dict(enumerate(last)), True
-    else:  # gzip-ok: a correct gzip body, flagged or by magic bytes
-        body, b64, headers = draw(transports(text.encode()))
-        must_200 = True
-    return Case(f"body:{kind}", api_event(body, b64=b64, headers=headers), sent=sent if sent else None,
-                keep=keep if sent else {}, must_200=must_200)
+    kind = draw(st.sampled_from(list(_BODY_KINDS)))
+    b = _Body(*_envelope_text(draw(st.integers(1, 3))))
+    _BODY_KINDS[kind](draw, b)
+    return Case(f"body:{kind}", api_event(b.body, b64=b.b64, headers=b.headers), sent=b.sent if b.sent else None,
+                keep=b.keep if b.sent else {}, must_200=b.must_200)
 
 
 odd_text = st.one_of(

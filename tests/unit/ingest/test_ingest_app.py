@@ -99,7 +99,8 @@ def test_all_rejected_is_200_with_only_a_rejected_object(make_app, bucket):
     assert len(keys) == 1 and "/rejected/" in keys[0]
 
 
-def test_duplicate_event_id_in_one_request_is_rejected_not_double_counted(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_duplicate_event_id_in_one_request_is_rejected_not_double_counted(make_app):
     ev = make_event()
     status, body, _ = call(make_app(), api_event(envelope([ev, dict(ev)])))
     assert status == 200 and body["accepted"] == 1
@@ -116,14 +117,16 @@ def test_duplicate_event_id_differing_only_in_case_is_rejected(make_app, bucket)
     assert [line["event_id"] for line in read_lines(bucket, accepted[0])] == [ev["event_id"], other["event_id"]]
 
 
-def test_enrichment_keys_cannot_be_spoofed_by_the_client(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_enrichment_keys_cannot_be_spoofed_by_the_client(make_app):
     ev = make_event(received_at="1999-01-01T00:00:00.000Z")
     status, body, _ = call(make_app(), api_event(envelope([ev])))
     assert status == 200 and body["accepted"] == 0
     assert "received_at" in body["rejected"][0]["reason"]
 
 
-def test_nul_characters_are_rejected_per_event(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_nul_characters_are_rejected_per_event(make_app):
     ev = make_event(page={"url": "https://shop.example/", "path": "/", "title": "a\x00b"})
     status, body, _ = call(make_app(), api_event(envelope([ev, make_event()])))
     assert status == 200 and body["accepted"] == 1
@@ -150,7 +153,8 @@ def test_malformed_body_or_envelope_is_400(make_app, bucket, raw, reason):
     assert list_objects(bucket) == []
 
 
-def test_bad_base64_and_bad_gzip_are_400(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_bad_base64_and_bad_gzip_are_400(make_app):
     req = api_event(raw="!!!not base64!!!")
     req["isBase64Encoded"] = True
     assert call(make_app(), req)[0] == 400
@@ -164,7 +168,8 @@ def test_unknown_app_id_is_403(make_app, bucket):
     assert list_objects(bucket) == []
 
 
-def test_empty_allow_list_fails_closed(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_empty_allow_list_fails_closed(make_app):
     status, _, _ = call(make_app(allowed_app_ids=frozenset()), api_event(envelope([make_event()])))
     assert status == 403
 
@@ -178,7 +183,8 @@ def test_body_over_the_limit_is_413(make_app, bucket):
     assert list_objects(bucket) == []
 
 
-def test_gzip_bomb_is_413_without_inflating_it(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_gzip_bomb_is_413_without_inflating_it(make_app):
     app = make_app(max_body_bytes=64 * 1024)
     # ~10 MB of spaces compresses to ~10 kB: small on the wire, huge when inflated.
     bomb = b'{"app_id": "shop-web", "events": [' + b" " * 10_000_000 + b"]}"
@@ -197,7 +203,8 @@ def test_gzip_and_base64_and_text_plain_bodies_are_accepted(make_app, bucket):
     assert len(list_objects(bucket)) == 3
 
 
-def test_too_many_events_is_413(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_too_many_events_is_413(make_app):
     app = make_app(max_events=3)
     status, body, _ = call(app, api_event(envelope([make_event() for _ in range(4)])))
     assert status == 413 and "more than 3 events" in body["error"]
@@ -205,23 +212,27 @@ def test_too_many_events_is_413(make_app, bucket):
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
-def test_wrong_method_is_405_with_allow_header(make_app, bucket, method):
+@pytest.mark.usefixtures("bucket")
+def test_wrong_method_is_405_with_allow_header(make_app, method):
     status, _, headers = call(make_app(), api_event(method=method))
     assert status == 405 and headers["allow"] == "POST, OPTIONS"
 
 
 @pytest.mark.parametrize("path", ["/", "/v1/event", "/v2/events", "/v1/events/x", "/admin"])
-def test_other_paths_are_404(make_app, bucket, path):
+@pytest.mark.usefixtures("bucket")
+def test_other_paths_are_404(make_app, path):
     assert call(make_app(), api_event(envelope([make_event()]), path=path))[0] == 404
 
 
-def test_named_stage_prefix_is_routed(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_named_stage_prefix_is_routed(make_app):
     req = api_event(envelope([make_event()]), path="/prod/v1/events")
     req["requestContext"]["stage"] = "prod"
     assert call(make_app(), req)[0] == 200
 
 
-def test_cors_preflight_is_answered_for_allowed_origins_only(make_app, bucket):
+@pytest.mark.usefixtures("bucket")
+def test_cors_preflight_is_answered_for_allowed_origins_only(make_app):
     app = make_app()
     status, _, headers = call(app, api_event(method="OPTIONS", headers={"origin": "https://shop.example"}))
     assert status == 204
@@ -241,7 +252,8 @@ def test_s3_failure_is_503_and_logged(make_app, bucket, capsys):
     assert "NoSuchBucket" in errors[0]["error"]
 
 
-def test_every_request_writes_one_json_log_line(make_app, bucket, capsys):
+@pytest.mark.usefixtures("bucket")
+def test_every_request_writes_one_json_log_line(make_app, capsys):
     call(make_app(), api_event(envelope([make_event()])))
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 1

@@ -167,7 +167,8 @@ def test_multibyte_text_body_limit_counts_bytes() -> None:
     assert exc.value.status == 413
 
 
-def test_lambda_handler_reads_its_environment_and_writes_to_s3(fresh_emulator, monkeypatch) -> None:
+@pytest.mark.usefixtures("fresh_emulator")
+def test_lambda_handler_reads_its_environment_and_writes_to_s3(monkeypatch) -> None:
     boto3.client("s3").create_bucket(Bucket="handler-raw")
     monkeypatch.setenv("RAW_BUCKET", "handler-raw")
     monkeypatch.setenv("ALLOWED_APP_IDS", "shop-web")
