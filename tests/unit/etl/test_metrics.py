@@ -64,7 +64,7 @@ def test_the_handler_emits_the_runs_metrics(monkeypatch, capsys):
 def test_the_handler_logs_in_the_ingest_style_one_json_object_per_line(monkeypatch, capsys):
     monkeypatch.setenv("RAW_BUCKET", "raw")
     monkeypatch.setenv("DW_DSN", "postgresql://x@127.0.0.1:1/dw")
-    monkeypatch.setattr(handler, "run", lambda settings, deadline: dict(SUMMARY))
+    monkeypatch.setattr(handler, "run", lambda _settings, **_kw: dict(SUMMARY))
     handler.handler({}, None)
     lines = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]  # every line is JSON
     (log,) = [x for x in lines if "_aws" not in x]
