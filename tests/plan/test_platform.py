@@ -110,6 +110,20 @@ def test_no_front_end_outside_the_emulator(plan: dict) -> None:
     assert plan["planned_values"]["outputs"]["etl_role_name"]["value"] == "clickstream-example-etl-role"
 
 
+def test_a_zip_given_without_its_hash_is_hashed_from_beside_it(root: Terraform, inputs: dict,
+                                                             tmp_path: Path) -> None:
+    """packages.<fn>.hash null reads <path>.b64sha256 next to the given zip (as `make build`
+    writes it and the preflight checks it), not the default build's hash file."""
+    zip_path = tmp_path / "elsewhere" / "ingest.zip"
+    zip_path.parent.mkdir()
+    zip_path.write_bytes(Path(inputs["ingest_package_path"]).read_bytes())
+    marker = "A" * 43 + "="  # not the zip's hash: proves which file was read
+    zip_path.with_name("ingest.zip.b64sha256").write_text(marker + "\n")
+    plan = root.plan({**inputs, "ingest_package_path": str(zip_path), "ingest_package_hash": None})
+    fn = resources_by_address(plan)[f"{P}.module.ingest.aws_lambda_function.this"]
+    assert (fn["filename"], fn["source_code_hash"]) == (str(zip_path), marker)
+
+
 #: Hostile values, each with the variable Terraform must name and a piece of its message.
 CASES = [
     ({"retention": {"log_days": -1}}, "retention", "retention.log_days must be a positive whole number"),
