@@ -11,14 +11,15 @@ Terraform runs, so this module does, for one env, and exits
   the env's ``terraform.tfvars``, or the AWS quota) and what to do.
 
 What the env asks for is read from its files, not restated here: ``clickstream.tfvars``
-gives ``var.*`` (variable defaults, then the tfvars, as Terraform merges them) and the env's
-``main.tf`` says which of them reach which module (``module "network"``'s
-``availability_zones`` is ``local.azs``, which is ``var.availability_zones`` in dev/prod and
-``["${var.region}a", "${var.region}b"]`` in local). :func:`resolve` follows such plain
-references and simple templates; anything computed (a function call, a conditional) stops
-with a message naming it instead of a guess. What only a module knows (the function names
-``<name>-ingest``/``-etl``, the user pool ``<name>-shop``, the AMI parameter default) is a
-constant here with a drift test against the module's source.
+gives ``var.*`` (variable defaults, then the tfvars, as Terraform merges them), the env's
+``main.tf`` says what it passes to its one ``module "platform"`` (``network``'s
+``availability_zones`` is ``var.availability_zones`` in dev/prod and
+``["${var.region}a", "${var.region}b"]`` in local), and modules/platform's variables give the
+defaults of what an env leaves out. :func:`resolve` follows such plain references and simple
+templates; anything computed (a function call, a conditional) stops with a message naming it
+instead of a guess. What only a module knows (how the platform passes its inputs on, the
+function names ``<name>-ingest``/``-etl``, the user pool ``<name>-shop``, the AMI parameter
+default) is a constant here with a drift test against the module's source.
 
 boto3 is used as configured by the caller: ``AWS_PROFILE``/credentials, and
 ``AWS_ENDPOINT_URL`` for an emulator (boto3 honours it natively); the region is the env's.
@@ -31,6 +32,7 @@ the AWS calls.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -65,7 +67,7 @@ from clickstream.preflight_checks import (
     check_target,
     concurrency_verdict,
 )
-from clickstream.tfvars import Block, Expression, HclError, parse_file, read_tfvars, root_settings
+from clickstream.tfvars import Block, Expression, HclError, parse_file, read_tfvars, root_settings, variable_defaults
 
 #: The checks live in :mod:`clickstream.preflight_checks`; they are re-exported here because
 #: ``clickstream.preflight`` is the module callers and tests know (``pf.check_packages``).
@@ -80,6 +82,9 @@ __all__ = [
 
 ENVS = ("dev", "prod", "local")
 EXIT_OK, EXIT_REFUSED = 0, 2
+
+#: The composition every env calls once; its inputs are what the preflight reads.
+PLATFORM = "modules/platform"
 
 
 class PreflightError(RuntimeError):
@@ -152,20 +157,25 @@ def _lookup(kind: str, path: list[str], settings: dict, locals_: dict, text: str
 
 
 
-def _module(blocks: list[Block], name: str) -> dict[str, Any]:
-    found = [b for b in blocks if b.type == "module" and b.labels == [name]]
-    return found[0].body.attributes if found else {}
-
-
-def _setting_name(value: Any, fallback: str) -> str:
-    """``var.sizes.x`` -> ``sizes.x`` (what the user sets in tfvars), else ``fallback``."""
+def _setting_name(value: Any, fallback: str, path: tuple[str, ...] = ()) -> str:
+    """The setting a user changes for the platform input ``value`` (the env's expression for
+    it) at ``path`` inside it: ``var.sizes`` at ``("warehouse_instance_type",)`` is
+    ``sizes.warehouse_instance_type``, ``{ availability_zones = var.availability_zones }`` at
+    ``("availability_zones",)`` is ``availability_zones``; else ``fallback``."""
+    for i, key in enumerate(path):
+        if not isinstance(value, dict):
+            path = path[i:]
+            break
+        value = value.get(key)
+    else:
+        path = ()
     if isinstance(value, Expression) and _REF.match(value.text) and value.text.startswith("var."):
-        return value.text[4:]
+        return ".".join([value.text[4:], *path])
     return fallback
 
 
-def _read_root(env: str, repo_root: Path) -> tuple[Path, dict[str, Any], list[Block], dict[str, Any]]:
-    """The env's folder, its ``var.*`` (defaults then tfvars), its blocks and its locals."""
+def _read_root(env: str, repo_root: Path) -> tuple[Path, dict[str, Any], list[Block]]:
+    """The env's folder, its ``var.*`` (defaults then tfvars) and its blocks."""
     if env not in ENVS:
         raise PreflightError(f"unknown environment {env!r}: ENV must be one of {', '.join(ENVS)}")
     root = repo_root / "envs" / env
@@ -176,11 +186,44 @@ def _read_root(env: str, repo_root: Path) -> tuple[Path, dict[str, Any], list[Bl
         blocks = [b for tf in sorted(root.glob("*.tf")) for b in parse_file(tf).blocks]
     except HclError as exc:
         raise PreflightError(str(exc)) from exc
-    locals_: dict[str, Any] = {}
+    return root, settings, blocks
+
+
+_OPTIONAL = re.compile(r'(\w+)\s*=\s*optional\(\s*\w+\s*,\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false)\s*\)')
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What modules/platform says about its inputs: literal variable defaults, the defaults
+    of optional object attributes (``sizes.oltp_instance_type``), and its blocks."""
+
+    defaults: dict[str, Any]
+    optional: dict[str, dict[str, Any]]
+    blocks: list[Block]
+
+    def value(self, name: str, given: Any) -> Any:
+        """The platform's ``var.<name>`` for a call that passes ``given`` (resolved): null
+        takes the variable's default, then null attributes their optional() defaults."""
+        value = self.defaults.get(name) if given is None else given
+        if isinstance(value, dict):
+            value = {**self.optional.get(name, {}), **{k: v for k, v in value.items() if v is not None}}
+        return value
+
+
+def read_platform(repo_root: Path) -> Platform:
+    root = repo_root / PLATFORM
+    if not (root / "variables.tf").is_file():
+        raise PreflightError(f"{root} has no variables.tf: the env's defaults live there")
+    try:
+        blocks = [b for tf in sorted(root.glob("*.tf")) for b in parse_file(tf).blocks]
+    except HclError as exc:
+        raise PreflightError(str(exc)) from exc
+    optional = {}
     for b in blocks:
-        if b.type == "locals":
-            locals_.update(b.body.attributes)
-    return root, settings, blocks, locals_
+        type_ = b.body.attributes.get("type") if b.type == "variable" else None
+        if isinstance(type_, Expression):
+            optional[b.labels[0]] = {k: json.loads(v) for k, v in _OPTIONAL.findall(type_.text)}
+    return Platform(variable_defaults(root), optional, blocks)
 
 
 def _backend(blocks: list[Block], root: Path) -> dict[str, Any] | None:
@@ -199,14 +242,16 @@ def _backend(blocks: list[Block], root: Path) -> dict[str, Any] | None:
     return None
 
 
-def _packages(settings: dict[str, Any], repo_root: Path) -> dict[str, tuple[Path, str | None]]:
-    """Each function's zip and explicit hash: ``<fn>_package_path``/``_hash`` when the env
-    sets them, else ``build/lambda/<fn>.zip`` and its ``.b64sha256`` (``make build``)."""
-    return {
-        fn: (Path(settings.get(f"{fn}_package_path") or repo_root / "build" / "lambda" / f"{fn}.zip"),
-             settings.get(f"{fn}_package_hash"))
-        for fn in FUNCTIONS
-    }
+def _packages(packages: dict[str, Any], repo_root: Path) -> dict[str, tuple[Path, str | None]]:
+    """Each function's zip and explicit hash (the platform's ``packages``): when not given,
+    ``build/lambda/<fn>.zip`` (``make build``); the hash then sits beside the zip."""
+    out = {}
+    for fn in FUNCTIONS:
+        given = packages.get(fn) if isinstance(packages.get(fn), dict) else {}
+        path = given.get("path")
+        out[fn] = (Path(path) if isinstance(path, str) else repo_root / "build" / "lambda" / f"{fn}.zip",
+                   given.get("hash") if isinstance(given.get("hash"), str) else None)
+    return out
 
 
 def _problems(env: str, read: dict[str, Any]) -> list[str]:
@@ -220,49 +265,54 @@ def _problems(env: str, read: dict[str, Any]) -> list[str]:
 
 
 def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
-    """Read ``envs/<env>``: its settings and what its ``main.tf`` passes to the modules."""
-    root, settings, blocks, locals_ = _read_root(env, repo_root)
-
-    def value(raw: Any) -> Any:
-        return resolve(raw, settings, locals_)
-
+    """Read ``envs/<env>``: its settings and what its ``main.tf`` passes to modules/platform
+    (inputs it leaves out take the platform's defaults)."""
+    root, settings, blocks = _read_root(env, repo_root)
+    platform = read_platform(repo_root)
     main_tf = f"envs/{env}/main.tf"
-    calls = {name: _module(blocks, name) for name in ("network", "ingest", "etl", "warehouse", "oltp", "frontend")}
+    found = [b for b in blocks if b.type == "module" and b.labels == ["platform"]]
+    if not found:
+        raise PreflightError(f"{main_tf} has no module \"platform\"")
+    call = found[0].body.attributes
+
+    def value(name: str) -> Any:
+        return platform.value(name, resolve(call.get(name), settings, {}))
+
+    def where(name: str, *path: str) -> str:
+        label, node = ".".join((name, *path)), call.get(name)
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else node
+        origin = f"{label} in {main_tf}" if node is not None else f"modules/platform's default {label}"
+        return _setting_name(call.get(name), origin, path)
+
     provider = next((b.body.attributes for b in blocks if b.type == "provider" and b.labels == ["aws"]), {})
-    where: dict[str, str] = {"region": _setting_name(provider.get("region"), f"provider region in envs/{env}")}
-
-    azs_raw = calls["network"].get("availability_zones")
-    azs = locals_.get("azs") if isinstance(azs_raw, Expression) and azs_raw.text == "local.azs" else azs_raw
-    where["availability_zones"] = _setting_name(azs, f"local.azs in {main_tf} (derived from region)")
-    reservations, instance_types = {}, {}
-    for fn in FUNCTIONS:
-        lambda_arg = calls[fn].get("lambda")
-        raw = lambda_arg.get("reserved_concurrency") if isinstance(lambda_arg, dict) else None
-        reservations[fn] = value(raw)
-        where[f"reservation.{fn}"] = _setting_name(raw, f"module {fn} lambda.reserved_concurrency in {main_tf}")
-    for host in ("warehouse", "oltp"):
-        raw = calls[host].get("instance_type")
-        instance_types[_setting_name(raw, f"module {host} instance_type in {main_tf}")] = value(raw)
-    frontend = calls["frontend"]
-    cognito = frontend.get("cognito") if isinstance(frontend.get("cognito"), dict) else {}
-    token_raw = frontend.get("access_token_parameter_name")
-    where["git_token"] = _setting_name(token_raw, "frontend access_token_parameter_name")
-    where["cognito_domain"] = _setting_name(cognito.get("domain_prefix"), "frontend cognito.domain_prefix")
-
+    region = resolve(provider.get("region"), settings, {})
+    objects = {n: value(n) for n in ("network", "sizes", "frontend", "lambda_reserved_concurrency", "packages")}
+    network, sizes, frontend, reservations, packages = (v if isinstance(v, dict) else {} for v in objects.values())
     result = Env(
-        name=env, root=root, repo_root=repo_root, prefix=value(calls["ingest"].get("name")),
-        region=value(provider.get("region")), availability_zones=value(azs), reservations=reservations,
-        amis=_amis([value(calls[h].get("ami")) for h in ("warehouse", "oltp") if calls[h]], settings, blocks),
-        instance_types=instance_types,
-        git_token_parameter=value(token_raw) if frontend else None,
-        cognito_domain=value(cognito.get("domain_prefix")) if frontend else None,
-        backend=_backend(blocks, root), packages=_packages(settings, repo_root), where=where,
-        emulator_only=env == "local",
+        name=env, root=root, repo_root=repo_root, prefix=value("name"), region=region,
+        availability_zones=network.get("availability_zones"),
+        reservations={fn: reservations.get(fn) for fn in FUNCTIONS},
+        amis=[_ami(value("ami_id"), value("emulator"), platform.blocks)],
+        instance_types={where("sizes", f"{h}_instance_type"): sizes.get(f"{h}_instance_type")
+                        for h in ("warehouse", "oltp")},
+        git_token_parameter=frontend.get("access_token_parameter_name"),
+        cognito_domain=frontend.get("domain_prefix"),
+        backend=_backend(blocks, root), packages=_packages(packages, repo_root),
+        where={
+            "region": _setting_name(provider.get("region"), f"provider region in envs/{env}"),
+            "availability_zones": where("network", "availability_zones"),
+            **{f"reservation.{fn}": where("lambda_reserved_concurrency", fn) for fn in FUNCTIONS},
+            "git_token": where("frontend", "access_token_parameter_name"),
+            "cognito_domain": where("frontend", "domain_prefix"),
+        },
+        emulator_only=value("emulator") is True,
     )
     result.problems = _problems(env, {
         "name prefix": result.prefix, "region": result.region, "availability_zones": result.availability_zones,
-        "reservations": reservations, "instance_types": instance_types,
+        "reservations": result.reservations, "instance_types": result.instance_types,
         "git token parameter": result.git_token_parameter, "cognito domain": result.cognito_domain,
+        **{name: v for name, v in objects.items() if isinstance(v, Unresolved)},
     })
     return result
 
@@ -277,32 +327,22 @@ def _walk(values: dict[str, Any]) -> Iterable[tuple[str, Any]]:
             yield label, v
 
 
-def _amis(amis: list[Any], settings: dict[str, Any], blocks: list[Block]) -> list[dict[str, Any]]:
-    """The distinct image sources of the two hosts (see :func:`_ami`)."""
-    out: list[dict[str, Any]] = []
-    for ami in amis:
-        source = _ami(ami, settings, blocks)
-        if source not in out:
-            out.append(source)
-    return out
-
-
-def _ami(ami: Any, settings: dict[str, Any], blocks: list[Block]) -> dict[str, Any]:
-    """Where a host's image comes from: a pinned id, the SSM public parameter (the modules'
-    default when no id is given), or, where the env computes it (envs/local looks an image up
-    because the emulator has no such parameter), the env's ``data "aws_ami"`` filters."""
-    if isinstance(ami, dict) and not isinstance(ami.get("id"), Unresolved):
-        if ami.get("id"):
-            return {"kind": "id", "id": ami["id"]}
-        return {"kind": "parameter", "name": ami.get("ssm_parameter_name") or AMI_PARAMETER}
-    if settings.get("ami_id"):
-        return {"kind": "id", "id": settings["ami_id"]}
-    for b in blocks:
-        if b.type == "data" and b.labels[:1] == ["aws_ami"]:
-            filters = [{"Name": f.body.attributes["name"], "Values": f.body.attributes["values"]}
-                       for f in b.body.blocks_of("filter")]
-            return {"kind": "lookup", "owners": b.body.attributes.get("owners", []), "filters": filters}
-    return {"kind": "unknown"}
+def _ami(ami_id: Any, emulator: Any, blocks: list[Block]) -> dict[str, Any]:
+    """Where the hosts' image comes from (modules/platform hosts.tf): a pinned ``ami_id``; in
+    the emulator (no such parameter there) the platform's ``data "aws_ami"`` filters; else
+    the SSM public parameter (modules/postgres_host's default)."""
+    if isinstance(ami_id, Unresolved):
+        return {"kind": "unknown"}
+    if ami_id:
+        return {"kind": "id", "id": ami_id}
+    if emulator is True:
+        for b in blocks:
+            if b.type == "data" and b.labels[:1] == ["aws_ami"]:
+                filters = [{"Name": f.body.attributes["name"], "Values": f.body.attributes["values"]}
+                           for f in b.body.blocks_of("filter")]
+                return {"kind": "lookup", "owners": b.body.attributes.get("owners", []), "filters": filters}
+        return {"kind": "unknown"}
+    return {"kind": "parameter", "name": AMI_PARAMETER}
 
 
 # -- running the checks (they live in clickstream.preflight_checks) ----------------------------

@@ -1,69 +1,74 @@
+# Forwarded from modules/platform (outputs.tf there describes each).
+
 output "raw_bucket_name" {
-  description = "Raw events bucket (RAW_BUCKET)."
-  value       = module.ingest.raw_bucket_name
+  description = "modules/platform's raw_bucket_name."
+  value       = module.platform.raw_bucket_name
 }
-
 output "ingest_function_name" {
-  description = "Name of the ingest Lambda (the deployed artifact the harness runs)."
-  value       = module.ingest.function_name
+  description = "modules/platform's ingest_function_name."
+  value       = module.platform.ingest_function_name
 }
-
 output "ingest_api_id" {
-  description = "ID of the HTTP API in front of the ingest Lambda."
-  value       = module.ingest.api_id
+  description = "modules/platform's ingest_api_id."
+  value       = module.platform.ingest_api_id
 }
-
 output "events_url" {
-  description = "URL the tracker posts to (in the emulator, served by the harness's HTTP adapter)."
-  value       = module.ingest.events_url
+  description = "modules/platform's events_url."
+  value       = module.platform.events_url
 }
-
 output "etl_function_name" {
-  description = "Name of the ETL Lambda."
-  value       = module.etl.function_name
+  description = "modules/platform's etl_function_name."
+  value       = module.platform.etl_function_name
 }
-
+output "etl_role_name" {
+  description = "modules/platform's etl_role_name."
+  value       = module.platform.etl_role_name
+}
 output "artifacts_bucket_name" {
-  description = "Artifacts bucket of the hosts."
-  value       = module.artifacts.bucket_name
+  description = "modules/platform's artifacts_bucket_name."
+  value       = module.platform.artifacts_bucket_name
 }
-
 output "warehouse_instance_id" {
-  description = "Instance ID of the warehouse host (Session Manager target)."
-  value       = module.warehouse.instance_id
+  description = "modules/platform's warehouse_instance_id."
+  value       = module.platform.warehouse_instance_id
 }
-
 output "warehouse_password_parameter_name" {
-  description = "SSM parameter holding the generated warehouse password (DW_PASSWORD_PARAM)."
-  value       = module.warehouse.password_parameter_name
+  description = "modules/platform's warehouse_password_parameter_name."
+  value       = module.platform.warehouse_password_parameter_name
 }
-
-output "oltp_instance_id" {
-  description = "Instance ID of the OLTP host."
-  value       = module.oltp.instance_id
-}
-
-output "oltp_password_parameter_name" {
-  description = "SSM parameter holding the generated OLTP owner password."
-  value       = module.oltp.password_parameter_name
-}
-
-output "shiny_port_forward_command" {
-  description = "Session Manager port forwarding to the dashboards."
-  value       = module.warehouse.shiny_port_forward_command
-}
-
-output "warehouse_bootstrap_status_command" {
-  description = "Prints the warehouse's bootstrap status (\"ready <bundle sha256>\" or \"failed <step>: <message>\")."
-  value       = module.warehouse.bootstrap_status_command
-}
-
-output "oltp_bootstrap_status_command" {
-  description = "Prints the OLTP host's bootstrap status."
-  value       = module.oltp.bootstrap_status_command
-}
-
 output "warehouse_ca_parameter_name" {
-  description = "SSM parameter holding the warehouse's TLS CA certificate (the ETL verifies the server with it)."
-  value       = module.warehouse.ca_parameter_name
+  description = "modules/platform's warehouse_ca_parameter_name."
+  value       = module.platform.warehouse_ca_parameter_name
+}
+output "warehouse_bootstrap_status_command" {
+  description = "modules/platform's warehouse_bootstrap_status_command."
+  value       = module.platform.warehouse_bootstrap_status_command
+}
+output "shiny_port_forward_command" {
+  description = "modules/platform's shiny_port_forward_command."
+  value       = module.platform.shiny_port_forward_command
+}
+output "oltp_instance_id" {
+  description = "modules/platform's oltp_instance_id."
+  value       = module.platform.oltp_instance_id
+}
+output "oltp_password_parameter_name" {
+  description = "modules/platform's oltp_password_parameter_name."
+  value       = module.platform.oltp_password_parameter_name
+}
+output "oltp_bootstrap_status_command" {
+  description = "modules/platform's oltp_bootstrap_status_command."
+  value       = module.platform.oltp_bootstrap_status_command
+}
+output "shop_url" {
+  description = "modules/platform's shop_url."
+  value       = module.platform.shop_url
+}
+output "user_pool_id" {
+  description = "modules/platform's user_pool_id."
+  value       = module.platform.user_pool_id
+}
+output "alarm_topic_arn" {
+  description = "modules/platform's alarm_topic_arn."
+  value       = module.platform.alarm_topic_arn
 }

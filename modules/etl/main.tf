@@ -152,6 +152,28 @@ resource "aws_iam_role_policy" "warehouse_ca" {
   policy = data.aws_iam_policy_document.warehouse_ca[0].json
 }
 
+# The password parameter is a SecureString under the warehouse host's own key: reading it
+# through SSM needs kms:Decrypt on that key, and only through SSM. A policy of its own, so
+# the key (unknown until the warehouse applies) never hides the statements above at plan time.
+data "aws_iam_policy_document" "warehouse_password_key" {
+  statement {
+    sid       = "DecryptWarehousePassword"
+    actions   = ["kms:Decrypt"]
+    resources = [var.warehouse.password_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "warehouse_password_key" {
+  name   = "warehouse-password-key"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.warehouse_password_key.json
+}
+
 # Lambda creates and deletes the function's ENIs with the execution role. EC2 does not support
 # resource-level permissions for the Describe* calls, and the ENI ids do not exist before
 # creation, so AWS documents these actions on "*" (they are exactly the actions of the managed

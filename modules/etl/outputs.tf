@@ -13,6 +13,11 @@ output "role_arn" {
   value       = aws_iam_role.this.arn
 }
 
+output "role_name" {
+  description = "Name of the function's execution role, for grants the caller adds (no ARN to split)."
+  value       = aws_iam_role.this.name
+}
+
 output "security_group_id" {
   description = "Security group of the function; the warehouse security group must allow 5432 from it."
   value       = aws_security_group.this.id

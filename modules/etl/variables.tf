@@ -50,7 +50,9 @@ variable "vpc" {
 variable "warehouse" {
   description = <<-EOT
     The PostgreSQL warehouse: its security group (the only 5432 egress target), address,
-    database, ETL user and the SSM SecureString holding that user's password. The host's CA
+    database, ETL user, the SSM SecureString holding that user's password and the KMS key that
+    parameter is encrypted with (password_kms_key_arn: the module grants the role kms:Decrypt
+    on it through SSM only, so the caller does not patch the role). The host's CA
     certificate (PEM), published by the warehouse module to an SSM String parameter, is
     ca_parameter_name (DW_CA_PARAM) and ca_parameter_arn (the role may read exactly that
     parameter): give both or neither. sslmode defaults to verify-full when the CA is given and
@@ -63,6 +65,7 @@ variable "warehouse" {
     database               = optional(string, "analytics")
     user                   = optional(string, "etl")
     password_parameter_arn = string
+    password_kms_key_arn   = string
     sslmode                = optional(string)
     ca_parameter_name      = optional(string)
     ca_parameter_arn       = optional(string)
@@ -71,6 +74,10 @@ variable "warehouse" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+$", var.warehouse.password_parameter_arn))
     error_message = "warehouse.password_parameter_arn must be the ARN of one SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>)."
+  }
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.warehouse.password_kms_key_arn))
+    error_message = "warehouse.password_kms_key_arn must be the ARN of the KMS key encrypting the password parameter (the warehouse module's password_kms_key_arn output)."
   }
   validation {
     condition     = var.warehouse.port >= 1 && var.warehouse.port <= 65535 && startswith(var.warehouse.security_group_id, "sg-")

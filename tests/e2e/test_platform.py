@@ -99,11 +99,11 @@ def test_hosts_are_private_and_hardened(plat: LocalPlatform) -> None:
 
 def test_tiers_are_wired_as_designed(plat: LocalPlatform) -> None:
     state = plat.terraform.state()
+    wanted = {f"module.platform.{m}" for m in ("module.warehouse.module.host", "module.oltp.module.host", "module.etl")}
     groups = {
-        (r["module"], r["name"]): r["instances"][0]["attributes"]["id"]
+        (r["module"].removeprefix("module.platform."), r["name"]): r["instances"][0]["attributes"]["id"]
         for r in state["resources"]
-        if r["type"] == "aws_security_group"
-        and r.get("module") in ("module.warehouse.module.host", "module.oltp.module.host", "module.etl")
+        if r["type"] == "aws_security_group" and r.get("module") in wanted
     }
     ec2 = boto3.client("ec2")
 

@@ -49,6 +49,7 @@ def repo(tmp_path: Path, zips: Path, emulator: Emulator) -> Callable[..., Path]:
     boto3.client("ssm", region_name=REGION, endpoint_url=emulator.endpoint_url).put_parameter(
         Name=token, Type="SecureString", Value="ghp_fake")
     shutil.copytree(REPO_ROOT / "envs" / "dev", tmp_path / "envs" / "dev")
+    shutil.copytree(REPO_ROOT / pf.PLATFORM, tmp_path / pf.PLATFORM)  # the defaults the env leaves to it
     shutil.copytree(zips, tmp_path / "build" / "lambda")
     env_dir = tmp_path / "envs" / "dev"
     (env_dir / "backend.hcl").write_text(f'bucket = "{bucket}"\nkey = "dev.tfstate"\nregion = "{REGION}"\n')
@@ -119,13 +120,12 @@ def test_the_same_reservation_passes_where_the_quota_allows_it(repo, capsys, emu
     assert "reserves 6 of quota 1000" in out
 
 
-def test_a_missing_ami_parameter_is_refused(repo, capsys) -> None:
+def test_a_missing_ami_parameter_is_refused(repo, capsys, monkeypatch) -> None:
+    """The hosts' parameter (modules/postgres_host's default, which the platform keeps) as if
+    the region did not publish it."""
     missing = pf.AMI_PARAMETER + "-not-published"
-    root = repo(main_tf={
-        "ami                         = { id = var.ami_id }":
-        f'ami                         = {{ id = var.ami_id, ssm_parameter_name = "{missing}" }}',
-    })
-    status, _, err = preflight(root, capsys)
+    monkeypatch.setattr(pf, "AMI_PARAMETER", missing)
+    status, _, err = preflight(repo(), capsys)
     assert status == pf.EXIT_REFUSED
     assert failing(err) == ["host AMI"], err
     assert f"the AMI parameter {missing}" in err and "does not resolve in eu-central-1" in err

@@ -31,6 +31,7 @@ from clickstream.testing.security_groups import (
     iter_ingress_rules,
     storage_findings,
 )
+from clickstream.tfvars import parse_file
 
 pytestmark = pytest.mark.plan
 
@@ -78,6 +79,11 @@ def plans(emulator: Emulator, packages: dict[str, str], given_bundles: dict) -> 
     return result
 
 
+def _platform_calls(plan: dict) -> dict:
+    """The module calls inside modules/platform, as the plan's configuration holds them."""
+    return plan["configuration"]["root_module"]["module_calls"]["platform"]["module"]["module_calls"]
+
+
 @pytest.fixture(params=ENVS)
 def env_plan(request: pytest.FixtureRequest, plans: dict[str, dict]) -> tuple[str, dict]:
     return request.param, plans[request.param]
@@ -94,7 +100,7 @@ def test_no_ingress_open_to_the_internet(env_plan: tuple[str, dict]) -> None:
     # Exactly the designed ingress rules: 5432 to the warehouse from the ETL group, and the
     # interface endpoints' 443 from the VPC CIDR. The OLTP host admits nothing here.
     rules = sorted((r.address.split(".aws_")[0], r.from_port) for r in iter_ingress_rules(plan))
-    assert rules == [("module.endpoints", 443), ("module.warehouse.module.host", 5432)]
+    assert rules == [("module.platform.module.endpoints", 443), ("module.platform.module.warehouse.module.host", 5432)]
 
 
 def test_hosts_are_private_with_imdsv2_and_storage_is_encrypted(env_plan: tuple[str, dict]) -> None:
@@ -114,7 +120,8 @@ def test_passwords_are_write_only(env_plan: tuple[str, dict]) -> None:
     _, plan = env_plan
     params = {a: v for a, v in resources_by_address(plan).items() if a.endswith("aws_ssm_parameter.password")}
     assert sorted(params) == [
-        "module.oltp.module.host.aws_ssm_parameter.password", "module.warehouse.module.host.aws_ssm_parameter.password",
+        "module.platform.module.oltp.module.host.aws_ssm_parameter.password",
+        "module.platform.module.warehouse.module.host.aws_ssm_parameter.password",
     ]
     for values in params.values():
         assert values["type"] == "SecureString"
@@ -124,24 +131,25 @@ def test_passwords_are_write_only(env_plan: tuple[str, dict]) -> None:
 def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> None:
     """The differences the tfvars promise, read from both plans side by side."""
     dev, prod = resources_by_address(plans["dev"]), resources_by_address(plans["prod"])
-    inst = "module.warehouse.module.host.aws_instance.this"
+    inst = "module.platform.module.warehouse.module.host.aws_instance.this"
     assert (dev[inst]["instance_type"], prod[inst]["instance_type"]) == ("t3.large", "r6i.xlarge")
     # Logs are kept a year everywhere (the security gate's CKV_AWS_338); dev keeps fewer backups.
-    for logs in ("module.ingest.aws_cloudwatch_log_group.lambda", "module.etl.aws_cloudwatch_log_group.this",
-                 "module.network.aws_cloudwatch_log_group.flow_logs[0]"):
+    for logs in ("module.platform.module.ingest.aws_cloudwatch_log_group.lambda",
+                 "module.platform.module.etl.aws_cloudwatch_log_group.this",
+                 "module.platform.module.network.aws_cloudwatch_log_group.flow_logs[0]"):
         assert dev[logs]["retention_in_days"] == prod[logs]["retention_in_days"] == 365, logs
-    lifecycle = "module.artifacts.aws_s3_bucket_lifecycle_configuration.this"
+    lifecycle = "module.platform.module.artifacts.aws_s3_bucket_lifecycle_configuration.this"
     backups = [
         next(r["expiration"][0]["days"] for r in env[lifecycle]["rule"] if r["id"] == "expire-backups")
         for env in (dev, prod)
     ]
     assert backups == [7, 35]
-    pool = "module.frontend.aws_cognito_user_pool.this"
+    pool = "module.platform.module.frontend[0].aws_cognito_user_pool.this"
     assert (dev[pool]["deletion_protection"], prod[pool]["deletion_protection"]) == ("INACTIVE", "ACTIVE")
-    assert not any(a.startswith("aws_sns_topic.") for a in dev)
-    assert "aws_sns_topic.alarms[0]" in prod
-    assert 'aws_cloudwatch_metric_alarm.host_status["warehouse"]' in prod
-    assert prod["module.artifacts.aws_s3_bucket.this"]["force_destroy"] is False
+    assert not any(a.startswith("module.platform.aws_sns_topic.") for a in dev)
+    assert "module.platform.aws_sns_topic.alarms[0]" in prod
+    assert 'module.platform.aws_cloudwatch_metric_alarm.host_status["warehouse"]' in prod
+    assert prod["module.platform.module.artifacts.aws_s3_bucket.this"]["force_destroy"] is False
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +207,9 @@ def test_each_host_boots_its_bundle_from_its_content_key(
     own (the user data is only a hash in the plan; the module plan tests read its text)."""
     env, plan = env_plan
     planned = resources_by_address(plan)
-    objects = {v["key"]: v for a, v in planned.items() if a.startswith("module.artifacts.aws_s3_object.")}
+    objects = {
+        v["key"]: v for a, v in planned.items() if a.startswith("module.platform.module.artifacts.aws_s3_object.")
+    }
     expected = {}
     for role, prefix in (("warehouse", "dw"), ("oltp", "oltp")):
         bundle = given_bundles[role] if env == "dev" else {
@@ -208,8 +218,8 @@ def test_each_host_boots_its_bundle_from_its_content_key(
         }
         key = f"{prefix}/bundles/{role}-{bundle['sha256']}.tar.gz"
         expected[key] = bundle["path"]
-        call = plan["configuration"]["root_module"]["module_calls"][role]["expressions"]["bundle"]
-        assert {f"local.bundle_keys.{role}", f"local.host_bundles.{role}.sha256"} <= set(call["references"])
+        call = _platform_calls(plan)[role]["expressions"]["bundle"]
+        assert f"local.bundles.{role}" in call["references"], call
         other = "oltp" if role == "warehouse" else "warehouse"
         assert not [r for r in call["references"] if r.endswith(f".{other}") or f".{other}." in r], call
     assert {k: v["source"] for k, v in objects.items()} == expected
@@ -267,7 +277,33 @@ def test_etl_verifies_the_warehouse_with_the_ca_the_host_publishes(env_plan: tup
     downgrades the mode."""
     env, plan = env_plan
     planned = resources_by_address(plan)
-    assert "module.etl.aws_iam_role_policy.warehouse_ca[0]" in planned
-    etl_call = plan["configuration"]["root_module"]["module_calls"]["etl"]["expressions"]["warehouse"]
-    assert {"module.warehouse.ca_parameter_name", "module.warehouse.ca_parameter_arn"} <= set(etl_call["references"])
+    assert "module.platform.module.etl.aws_iam_role_policy.warehouse_ca[0]" in planned
+    etl_call = _platform_calls(plan)["etl"]["expressions"]["warehouse"]
+    assert {"module.warehouse.ca_parameter_name", "module.warehouse.ca_parameter_arn",
+            "module.warehouse.kms_key_arn"} <= set(etl_call["references"])
+    assert not [p.name for p in (REPO_ROOT / "modules/platform").glob("*.tf") if "sslmode" in p.read_text()]
     assert "sslmode" not in (REPO_ROOT / "envs" / env / "main.tf").read_text()
+
+
+def test_state_of_the_old_layout_moves_under_the_platform(env_plan: tuple[str, dict]) -> None:
+    """Each env's moved.tf takes every module call and every resource the env held before
+    modules/platform (moved blocks, as the plan's configuration lists them) to an address
+    this plan has, so an applied env is not destroyed and re-created."""
+    env, plan = env_plan
+    moved = {}
+    for block in parse_file(REPO_ROOT / "envs" / env / "moved.tf").blocks_of("moved"):
+        moved[block.body.attributes["from"].text] = block.body.attributes["to"].text
+    calls = set(_platform_calls(plan)) - ({"frontend"} if env == "local" else set())
+    assert {f"module.{c}" for c in calls} <= set(moved), sorted(moved)
+    root_resources = {r["address"].split("[")[0] for r in iter_resources(plan)
+                      if r["address"].startswith("module.platform.aws_")}
+    assert {a.removeprefix("module.platform.") for a in root_resources} <= set(moved), sorted(moved)
+    planned = [r["address"] for r in iter_resources(plan)]
+    assert all(new.startswith("module.platform.") for new in moved.values()), moved
+    absent = {new for new in moved.values()
+              if not any(a == new or a.startswith((f"{new}.", f"{new}[")) for a in planned)}
+    # Only what dev's tfvars switch off (alarms) has no instance to move to.
+    alarms = {f"module.platform.{r}" for r in ("aws_kms_key.alarms", "aws_sns_topic.alarms",
+                                                "aws_sns_topic_subscription.email",
+                                                "aws_cloudwatch_metric_alarm.host_status")}
+    assert absent == (alarms if env == "dev" else set()), absent

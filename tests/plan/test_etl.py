@@ -260,7 +260,21 @@ def test_iam_actions_exactly(plan: dict) -> None:
     (stmt,) = doc["Statement"]
     assert (stmt["Effect"], stmt["Resource"], stmt["Sid"]) == ("Allow", "*", "ManageVpcEnis")
     assert sorted(stmt["Action"]) == sorted(enis["ManageVpcEnis"]["actions"]["constant_value"])
-    assert sorted(r["name"] for r in _etl(plan, "aws_iam_role_policy")) == ["etl", "etl-vpc-enis"]
+    assert sorted(r["name"] for r in _etl(plan, "aws_iam_role_policy")) == [
+        "etl", "etl-vpc-enis", "warehouse-password-key"]
+
+
+def test_role_decrypts_the_password_key_only_through_ssm(plan: dict) -> None:
+    """The module grants kms:Decrypt on the password's key itself (callers used to split the
+    role ARN to attach it), on that one key and only for requests SSM makes."""
+    by = resources_by_address(plan)
+    doc = json.loads(by[f"{M}.aws_iam_role_policy.warehouse_password_key"]["policy"])
+    (stmt,) = doc["Statement"]
+    assert (stmt["Sid"], stmt["Action"], stmt["Resource"]) == (
+        "DecryptWarehousePassword", "kms:Decrypt",
+        "arn:aws:kms:us-east-1:123456789012:key/7c1e5a2b-9d3f-4b6a-8e0c-2f4d6b8a1c3e")
+    assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}
+    assert plan["planned_values"]["outputs"]["role_name"]["value"] == "clickstream-dev-etl-role"
 
 
 def test_no_managed_policies_attached(plan: dict) -> None:

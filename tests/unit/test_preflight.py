@@ -65,6 +65,7 @@ def test_prod_pins_its_ami_and_local_derives_its_zones_and_looks_its_image_up() 
 
 def _copy_env(tmp_path: Path, env: str) -> Path:
     shutil.copytree(REPO_ROOT / "envs" / env, tmp_path / "envs" / env)
+    shutil.copytree(REPO_ROOT / pf.PLATFORM, tmp_path / pf.PLATFORM)
     return tmp_path
 
 
@@ -78,8 +79,10 @@ def test_a_setting_read_from_the_tfvars_follows_the_file(tmp_path: Path) -> None
 def test_a_computed_setting_is_named_not_guessed(tmp_path: Path) -> None:
     root = _copy_env(tmp_path, "dev")
     main = root / "envs/dev/main.tf"
-    main.write_text(main.read_text().replace("azs       = var.availability_zones",
-                                             "azs       = slice(var.availability_zones, 0, 2)"))
+    text = main.read_text()
+    assert "availability_zones = var.availability_zones" in text
+    main.write_text(text.replace("availability_zones = var.availability_zones",
+                                 "availability_zones = slice(var.availability_zones, 0, 2)"))
     env = pf.load_env("dev", root)
     check = pf.check_env_readable(env)
     assert check.ok is False and "slice(var.availability_zones, 0, 2)" in check.detail
@@ -123,6 +126,13 @@ def test_report_lists_every_check_and_every_failure_with_its_fix() -> None:
     assert pf.report(env, [checks[0]]).status == pf.EXIT_OK
 
 
+def test_an_env_without_the_platform_module_is_refused(tmp_path: Path) -> None:
+    """Without modules/platform the defaults the env leaves to it are unknown: refused, not guessed."""
+    shutil.copytree(REPO_ROOT / "envs/dev", tmp_path / "envs/dev")
+    with pytest.raises(pf.PreflightError, match="modules/platform"):
+        pf.load_env("dev", tmp_path)
+
+
 def test_unknown_env_is_refused() -> None:
     with pytest.raises(pf.PreflightError, match="ENV must be one of dev, prod, local"):
         pf.load_env("staging")
@@ -147,12 +157,51 @@ def test_function_and_user_pool_names_are_the_modules() -> None:
     assert pf.FUNCTIONS == ("ingest", "etl")
 
 
-@pytest.mark.parametrize("env", pf.ENVS)
-def test_both_hosts_run_in_the_first_zone(env: str) -> None:
-    """check_instance_types looks in availability_zones[0] because that is where the envs put
-    both hosts."""
-    blocks = parse_file(REPO_ROOT / "envs" / env / "main.tf").blocks
+def _platform_calls() -> dict[str, dict]:
+    blocks = [b for tf in sorted((REPO_ROOT / pf.PLATFORM).glob("*.tf")) for b in parse_file(tf).blocks]
+    return {b.labels[0]: b.body.attributes for b in blocks if b.type == "module"}
+
+
+def _local(name: str) -> str:
+    blocks = [b for tf in sorted((REPO_ROOT / pf.PLATFORM).glob("*.tf")) for b in parse_file(tf).blocks]
+    (value,) = [b.body.attributes[name] for b in blocks if b.type == "locals" and name in b.body.attributes]
+    return value.text
+
+
+def test_both_hosts_run_in_the_first_zone() -> None:
+    """check_instance_types looks in availability_zones[0] because that is where the platform
+    puts both hosts (and their subnets), with the image check_ami reads."""
+    calls = _platform_calls()
+    assert _local("host_zone") == "var.network.availability_zones[0]"
+    assert _local("ami_id").startswith("var.ami_id != null ? var.ami_id : one(data.aws_ami.amazon_linux")
     for host in ("warehouse", "oltp"):
-        (call,) = [b for b in blocks if b.type == "module" and b.labels == [host]]
-        assert call.body.attributes["availability_zone"].text == "local.azs[0]", (env, host)
-        assert call.body.attributes["ami"]["id"].text in ("var.ami_id", "local.ami_id"), (env, host)
+        assert calls[host]["availability_zone"].text == "local.host_zone", host
+        assert calls[host]["subnet_id"].text.endswith("[local.host_zone]"), host
+        assert calls[host]["ami"]["id"].text == "local.ami_id", host
+        assert calls[host]["instance_type"].text == f"var.sizes.{host}_instance_type", host
+
+
+def test_the_platform_passes_its_inputs_where_the_preflight_looks() -> None:
+    """The preflight reads the platform's inputs (name, lambda_reserved_concurrency, frontend)
+    and assumes how modules/platform hands them to the modules: checked here."""
+    calls = _platform_calls()
+    assert calls["ingest"]["name"].text == calls["etl"]["name"].text == "var.name"
+    assert calls["network"]["availability_zones"].text == "var.network.availability_zones"
+    for fn in pf.FUNCTIONS:
+        assert calls[fn]["lambda"]["reserved_concurrency"].text == f"var.lambda_reserved_concurrency.{fn}", fn
+    frontend = calls["frontend"]
+    assert frontend["access_token_parameter_name"].text == "var.frontend.access_token_parameter_name"
+    assert frontend["cognito"]["domain_prefix"].text == "var.frontend.domain_prefix"
+    assert _local("packages").count("b64sha256") == 1  # the hash read beside the zip, as check_packages does
+
+
+def test_settings_left_out_take_the_platforms_defaults() -> None:
+    """envs/local sets only the warehouse's size; the OLTP host's is the platform's default,
+    and the report says so instead of naming a setting that is not there."""
+    local = pf.load_env("local")
+    assert local.instance_types == {"sizes.warehouse_instance_type in envs/local/main.tf": "t3.medium",
+                                    "modules/platform's default sizes.oltp_instance_type": "t3.medium"}
+    platform = pf.read_platform(REPO_ROOT)
+    assert platform.optional["sizes"]["oltp_instance_type"] == "t3.medium"
+    assert platform.value("retention", None) == {"log_days": 365, "backup_days": 7}
+    assert platform.value("sizes", {"oltp_instance_type": "m6i.large", "oltp_data_gib": None})["oltp_data_gib"] == 20

@@ -113,18 +113,19 @@ def test_every_terraform_file_of_the_repository_parses() -> None:
 
 
 def test_variable_defaults_are_the_literal_ones() -> None:
-    defaults = variable_defaults(REPO_ROOT / "envs" / "dev")
+    defaults = variable_defaults(REPO_ROOT / "modules" / "platform")
     assert defaults["allowed_app_ids"] == ["shop-web"]
     assert defaults["lambda_reserved_concurrency"] == {}
     assert defaults["ami_id"] is None
-    assert "region" not in defaults  # required: no default
+    assert "name" not in defaults and "network" not in defaults  # required: no default
+    assert "region" not in variable_defaults(REPO_ROOT / "envs" / "dev")
 
 
 def test_env_settings_are_defaults_overlaid_by_the_tfvars() -> None:
     dev = root_settings(REPO_ROOT / "envs" / "dev")
     assert dev["environment"] == "dev" and dev["region"] == "eu-central-1"
     assert dev["lambda_reserved_concurrency"] == {"ingest": None, "etl": None}
-    assert dev["allowed_app_ids"] == ["shop-web"]  # from the default
+    assert dev["allowed_app_ids"] is None  # from the default: null, passed on as the platform's default
     local = root_settings(REPO_ROOT / "envs" / "local")
     assert (local["name"], local["region"]) == ("clickstream-local", "us-east-1")
 

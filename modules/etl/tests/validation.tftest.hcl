@@ -32,6 +32,7 @@ variables {
     security_group_id      = "sg-0a1b2c3d4e5f60718"
     host                   = "10.0.1.5"
     password_parameter_arn = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/etl-password"
+    password_kms_key_arn   = "arn:aws:kms:eu-central-1:123456789012:key/1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"
   }
   raw = {
     bucket_name = "cs-test-raw-123456789012"
@@ -60,6 +61,7 @@ run "ca_given_verifies_the_server" {
       security_group_id      = "sg-0a1b2c3d4e5f60718"
       host                   = "10.0.1.5"
       password_parameter_arn = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/etl-password"
+      password_kms_key_arn   = "arn:aws:kms:eu-central-1:123456789012:key/1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"
       ca_parameter_name      = "/cs-test/dw/ca-certificate"
       ca_parameter_arn       = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/ca-certificate"
     }
@@ -81,6 +83,7 @@ run "ca_name_without_arn_refused" {
       security_group_id      = "sg-0a1b2c3d4e5f60718"
       host                   = "10.0.1.5"
       password_parameter_arn = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/etl-password"
+      password_kms_key_arn   = "arn:aws:kms:eu-central-1:123456789012:key/1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"
       ca_parameter_name      = "/cs-test/dw/ca-certificate"
     }
   }
@@ -94,6 +97,7 @@ run "ca_arn_of_another_parameter_refused" {
       security_group_id      = "sg-0a1b2c3d4e5f60718"
       host                   = "10.0.1.5"
       password_parameter_arn = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/etl-password"
+      password_kms_key_arn   = "arn:aws:kms:eu-central-1:123456789012:key/1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"
       ca_parameter_name      = "/cs-test/dw/ca-certificate"
       ca_parameter_arn       = "arn:aws:ssm:eu-central-1:123456789012:parameter/cs-test/dw/etl-password"
     }

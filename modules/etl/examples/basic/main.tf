@@ -4,7 +4,8 @@
 # way an environment passes their outputs:
 #   raw_bucket_name, raw_kms_key_arn  <- modules/ingest (raw_bucket_name, kms_key_arn)
 #   warehouse                         <- modules/warehouse (security group, private address)
-#                                        and the SSM parameter holding the ETL user's password
+#                                        and the SSM parameter holding the ETL user's password,
+#                                        with the key encrypting it
 # The defaults are the names modules/ingest and modules/warehouse produce in the emulator's
 # account, so the example plans on its own.
 terraform {
@@ -61,6 +62,7 @@ variable "warehouse" {
     security_group_id       = string
     host                    = string
     password_parameter_name = string
+    password_kms_key_arn    = optional(string, "arn:aws:kms:us-east-1:123456789012:key/7c1e5a2b-9d3f-4b6a-8e0c-2f4d6b8a1c3e")
     ca_parameter_name       = optional(string)
     sslmode                 = optional(string)
   })
@@ -132,6 +134,7 @@ module "etl" {
     security_group_id      = var.warehouse.security_group_id
     host                   = var.warehouse.host
     password_parameter_arn = "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.warehouse.password_parameter_name}"
+    password_kms_key_arn   = var.warehouse.password_kms_key_arn
     sslmode                = var.warehouse.sslmode
     ca_parameter_name      = var.warehouse.ca_parameter_name
     ca_parameter_arn       = var.warehouse.ca_parameter_name == null ? null : "arn:aws:ssm:${var.region}:${data.aws_caller_identity.current.account_id}:parameter${var.warehouse.ca_parameter_name}"
@@ -158,7 +161,7 @@ output "security_group_id" {
 
 output "role_name" {
   description = "ETL execution role name."
-  value       = "${var.name}-etl-role"
+  value       = module.etl.role_name
 }
 
 output "log_kms_key_arn" {

@@ -1,0 +1,10 @@
+terraform {
+  # 1.11: write-only arguments (the hosts' passwords) and validations that read other variables.
+  required_version = ">= 1.11.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.100.0, < 6.0.0"
+    }
+  }
+}
