@@ -25,18 +25,41 @@ pytestmark = pytest.mark.plan
 EXAMPLE = REPO_ROOT / "modules" / "internal" / "kms_key" / "examples" / "basic"
 KEY = "module.key.aws_kms_key.this"
 ROOT = "arn:aws:iam::123456789012:root"
+LOG_GROUP_ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/clickstream-example"
 # The 22 key-administration actions, written out here independently of the module: the test
 # fails if the module's list gains (or loses) an action.
 ADMIN_ACTIONS = {
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
-    "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants", "kms:ListKeyPolicies",
-    "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
 }
-CRYPTO = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
-          "kms:GenerateDataKeyWithoutPlaintext"}
+CRYPTO = {
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+}
 
 
 def _list(value: str | list[str]) -> list[str]:
@@ -99,15 +122,19 @@ def test_users_statement_is_conditioned_on_s3(statements: dict[str, dict]) -> No
     s3 = statements["AccountPrincipalsUseTheKeyOnlyThroughS3"]
     assert sorted(_list(s3["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert _list(s3["Principal"]["AWS"]) == [ROOT]
-    assert s3["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
-                                                "kms:CallerAccount": "123456789012"}}
+    assert s3["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:CallerAccount": "123456789012"}
+    }
 
 
 def test_service_statements_carry_their_conditions(statements: dict[str, dict]) -> None:
     logs = statements["CloudWatchLogsEncryptsOneLogGroup"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    assert logs["Condition"] == {"ArnEquals": {
-        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/clickstream-example"}}
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": LOG_GROUP_ARN
+        }
+    }
     alarms = statements["CloudWatchAlarmsOfThisAccountPublish"]
     assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     # No actions in the tfvars: the module's default for services.
@@ -121,32 +148,68 @@ def test_outputs_name_the_alias(plan: dict) -> None:
     assert set(outputs["admin_actions"]["value"]) == ADMIN_ACTIONS
 
 
-S3_USER = {"sid": "S3", "principals": [ROOT],
-           "conditions": [{"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]}]}
+S3_USER = {
+    "sid": "S3",
+    "principals": [ROOT],
+    "conditions": [{"test": "StringEquals", "variable": "kms:ViaService", "values": ["s3.us-east-1.amazonaws.com"]}],
+}
 ACCOUNT = [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["123456789012"]}]
 
 BAD = [
     pytest.param({"key_administrators": []}, "key_administrators: at least one principal ARN", id="no-administrator"),
-    pytest.param({"key_administrators": ["*"]}, "key_administrators: each entry must be an IAM ARN", id="wildcard-administrator"),
-    pytest.param({"key_administrators": ["arn:aws:iam::12345:root"]}, "key_administrators: each entry must be an IAM ARN",
-                 id="bad-account-in-arn"),
-    pytest.param({"key_users": [{**S3_USER, "actions": ["kms:*"]}]}, "key_users: actions must be listed key-use actions",
-                 id="kms-star"),
-    pytest.param({"key_users": [{**S3_USER, "actions": ["*"]}]}, "key_users: actions must be listed key-use actions", id="star"),
-    pytest.param({"key_users": [{**S3_USER, "actions": ["kms:GenerateDataKey*"]}]},
-                 "key_users: actions must be listed key-use actions", id="suffix-wildcard"),
-    pytest.param({"key_users": [{**S3_USER, "actions": ["kms:PutKeyPolicy"]}]},
-                 "key_users: actions must be listed key-use actions", id="admin-action-for-a-user"),
-    pytest.param({"key_users": [{**S3_USER, "principals": ["arn:aws:iam::123456789012:group/admins"]}]},
-                 "key_users: every statement needs at least one principal, each an IAM ARN", id="group-is-no-principal"),
-    pytest.param({"key_service_principals": [{"sid": "Logs", "services": ["logs.us-east-1.amazonaws.com"], "conditions": []}]},
-                 "key_service_principals: every statement needs at least one condition", id="unconditioned-service"),
-    pytest.param({"key_service_principals": [{"sid": "Any", "services": ["*"], "conditions": ACCOUNT}]},
-                 "key_service_principals: every statement needs at least one service principal", id="wildcard-service"),
-    pytest.param({"key_service_principals": [{"sid": "Sns", "services": ["sns.amazonaws.com"], "actions": ["kms:*"],
-                                               "conditions": ACCOUNT}]},
-                 "key_service_principals: actions must be listed key-use actions", id="service-kms-star"),
-    pytest.param({"deletion_window_in_days": 3}, "deletion_window_in_days: a whole number of days from 7 to 30", id="window"),
+    pytest.param(
+        {"key_administrators": ["*"]}, "key_administrators: each entry must be an IAM ARN", id="wildcard-administrator"
+    ),
+    pytest.param(
+        {"key_administrators": ["arn:aws:iam::12345:root"]},
+        "key_administrators: each entry must be an IAM ARN",
+        id="bad-account-in-arn",
+    ),
+    pytest.param(
+        {"key_users": [{**S3_USER, "actions": ["kms:*"]}]},
+        "key_users: actions must be listed key-use actions",
+        id="kms-star",
+    ),
+    pytest.param(
+        {"key_users": [{**S3_USER, "actions": ["*"]}]}, "key_users: actions must be listed key-use actions", id="star"
+    ),
+    pytest.param(
+        {"key_users": [{**S3_USER, "actions": ["kms:GenerateDataKey*"]}]},
+        "key_users: actions must be listed key-use actions",
+        id="suffix-wildcard",
+    ),
+    pytest.param(
+        {"key_users": [{**S3_USER, "actions": ["kms:PutKeyPolicy"]}]},
+        "key_users: actions must be listed key-use actions",
+        id="admin-action-for-a-user",
+    ),
+    pytest.param(
+        {"key_users": [{**S3_USER, "principals": ["arn:aws:iam::123456789012:group/admins"]}]},
+        "key_users: every statement needs at least one principal, each an IAM ARN",
+        id="group-is-no-principal",
+    ),
+    pytest.param(
+        {"key_service_principals": [{"sid": "Logs", "services": ["logs.us-east-1.amazonaws.com"], "conditions": []}]},
+        "key_service_principals: every statement needs at least one condition",
+        id="unconditioned-service",
+    ),
+    pytest.param(
+        {"key_service_principals": [{"sid": "Any", "services": ["*"], "conditions": ACCOUNT}]},
+        "key_service_principals: every statement needs at least one service principal",
+        id="wildcard-service",
+    ),
+    pytest.param(
+        {
+            "key_service_principals": [
+                {"sid": "Sns", "services": ["sns.amazonaws.com"], "actions": ["kms:*"], "conditions": ACCOUNT}
+            ]
+        },
+        "key_service_principals: actions must be listed key-use actions",
+        id="service-kms-star",
+    ),
+    pytest.param(
+        {"deletion_window_in_days": 3}, "deletion_window_in_days: a whole number of days from 7 to 30", id="window"
+    ),
     pytest.param({"alias": "alias/x"}, "alias: 1-250 characters", id="alias-prefix"),
 ]
 
