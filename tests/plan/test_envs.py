@@ -130,7 +130,7 @@ def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> 
     for logs in ("module.ingest.aws_cloudwatch_log_group.lambda", "module.etl.aws_cloudwatch_log_group.this",
                  "module.network.aws_cloudwatch_log_group.flow_logs[0]"):
         assert dev[logs]["retention_in_days"] == prod[logs]["retention_in_days"] == 365, logs
-    lifecycle = "module.artifacts.aws_s3_bucket_lifecycle_configuration.this"
+    lifecycle = "module.artifacts.module.bucket.aws_s3_bucket_lifecycle_configuration.this"
     backups = [
         next(r["expiration"][0]["days"] for r in env[lifecycle]["rule"] if r["id"] == "expire-backups")
         for env in (dev, prod)
@@ -141,7 +141,7 @@ def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> 
     assert not any(a.startswith("aws_sns_topic.") for a in dev)
     assert "aws_sns_topic.alarms[0]" in prod
     assert 'aws_cloudwatch_metric_alarm.host_status["warehouse"]' in prod
-    assert prod["module.artifacts.aws_s3_bucket.this"]["force_destroy"] is False
+    assert prod["module.artifacts.module.bucket.aws_s3_bucket.this"]["force_destroy"] is False
 
 
 @pytest.fixture(scope="module")

@@ -219,4 +219,12 @@ resource "aws_s3_bucket_policy" "this" {
   policy = data.aws_iam_policy_document.this.json
   # The public access block must exist first or a policy update can race it.
   depends_on = [aws_s3_bucket_public_access_block.this]
+
+  lifecycle {
+    # Referencing var.policy_waits_for makes the policy wait for what it names.
+    precondition {
+      condition     = alltrue([for v in var.policy_waits_for : v != null && v != ""])
+      error_message = "policy_waits_for: every value must be non-empty."
+    }
+  }
 }

@@ -96,6 +96,13 @@ variable "policy_documents" {
   default     = []
 }
 
+variable "policy_waits_for" {
+  description = "Values the bucket policy is written after, for example the ids of objects a caller uploads with Terraform (an emulator that evaluates the policy's Deny statements without their conditions would refuse those uploads if the policy came first). The reference orders the apply; each value must be non-empty."
+  type        = list(string)
+  nullable    = false
+  default     = []
+}
+
 variable "force_destroy" {
   description = "Let terraform destroy delete a bucket that still holds objects (test and demo stacks only)."
   type        = bool
