@@ -44,11 +44,11 @@ module "bucket" {
       noncurrent_expiration_days = 1
     },
     {
-      id                              = "noncurrent-artifacts"
-      noncurrent_expiration_days      = var.noncurrent_version_retention_days
-      abort_incomplete_multipart_days = 7
+      id                         = "noncurrent-artifacts"
+      noncurrent_expiration_days = var.noncurrent_version_retention_days
     },
   ]
+  abort_incomplete_multipart_days = 7
   # The uploads go first: they already use TLS and this bucket's key, and emulators that
   # evaluate Deny statements without their conditions (moto) would refuse them otherwise.
   policy_waits_for = [for o in aws_s3_object.this : o.id]

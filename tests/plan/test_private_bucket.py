@@ -158,6 +158,33 @@ def test_log_target_admits_only_s3_log_delivery_of_the_source(plan: dict) -> Non
     }
 
 
+@pytest.mark.parametrize("module", ["data", "logs"])
+def test_every_bucket_aborts_incomplete_uploads_bucket_wide(plan: dict, module: str) -> None:
+    rules = _values(plan, module, "aws_s3_bucket_lifecycle_configuration.this")["rule"]
+    abort = rules[-1]
+    assert abort["id"] == "abort-incomplete-multipart-uploads" and abort["status"] == "Enabled"
+    assert abort["filter"][0]["prefix"] in ("", None)  # whole bucket
+    assert abort["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 1}]
+    # S3 refuses a second abort rule on an overlapping prefix: no caller rule carries one.
+    assert all(r["abort_incomplete_multipart_upload"] == [] for r in rules[:-1])
+
+
+def test_lifecycle_rules_are_passed_through(plan: dict) -> None:
+    rules = _values(plan, "data", "aws_s3_bucket_lifecycle_configuration.this")["rule"]
+    assert [r["id"] for r in rules] == ["noncurrent-versions", "events", "abort-incomplete-multipart-uploads"]
+    by_id = {r["id"]: r for r in rules}
+    noncurrent = by_id["noncurrent-versions"]
+    assert noncurrent["filter"][0]["prefix"] in ("", None)  # prefix unset: whole bucket
+    assert noncurrent["noncurrent_version_expiration"][0]["noncurrent_days"] == 7
+    assert noncurrent["expiration"] == [] and noncurrent["transition"] == []
+    events = by_id["events"]
+    assert events["filter"][0]["prefix"] == "events/"
+    assert [(t["days"], t["storage_class"]) for t in events["transition"]] == [(30, "STANDARD_IA"), (90, "GLACIER_IR")]
+    assert events["expiration"][0]["days"] == 730
+    assert events["noncurrent_version_expiration"][0]["noncurrent_days"] == 30
+    assert all(r["status"] == "Enabled" for r in rules)
+
+
 BAD = [
     pytest.param({"bucket_name": "Bad_Bucket"}, "name: 3-63 characters", id="bucket-name"),
     pytest.param({"kms_key_arn": "alias/aws/s3"}, "kms_key_arn: null or the ARN of a KMS key", id="alias-is-not-a-key"),
@@ -178,6 +205,11 @@ BAD = [
         id="bad-storage-class",
     ),
     pytest.param({"lifecycle_rules": [{"id": "a", "expiration_days": 0}]}, "days are whole numbers", id="zero-days"),
+    pytest.param(
+        {"lifecycle_rules": [{"id": "abort-incomplete-multipart-uploads", "expiration_days": 1}]},
+        "abort-incomplete-multipart-uploads is the module's own rule",
+        id="module-rule-id",
+    ),
 ]
 
 

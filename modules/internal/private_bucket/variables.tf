@@ -53,7 +53,7 @@ variable "access_log_sources" {
 }
 
 variable "lifecycle_rules" {
-  description = "Lifecycle rules, in order. `prefix` null means the whole bucket. Each rule sets at least one action: transitions, expiration_days, noncurrent_expiration_days, abort_incomplete_multipart_days."
+  description = "Lifecycle rules, in order, followed by the module's own bucket-wide `abort-incomplete-multipart-uploads` rule. `prefix` null means the whole bucket. Each rule sets at least one action: transitions, expiration_days, noncurrent_expiration_days."
   type = list(object({
     id     = string
     prefix = optional(string)
@@ -61,9 +61,8 @@ variable "lifecycle_rules" {
       days          = number
       storage_class = string
     })), [])
-    expiration_days                 = optional(number)
-    noncurrent_expiration_days      = optional(number)
-    abort_incomplete_multipart_days = optional(number)
+    expiration_days            = optional(number)
+    noncurrent_expiration_days = optional(number)
   }))
   nullable = false
   validation {
@@ -71,21 +70,32 @@ variable "lifecycle_rules" {
     error_message = "lifecycle_rules: at least one rule; versioning is always on, so without one every overwritten or deleted object is kept (and billed) forever."
   }
   validation {
-    condition     = length(distinct([for r in var.lifecycle_rules : r.id])) == length(var.lifecycle_rules) && alltrue([for r in var.lifecycle_rules : can(regex("^[A-Za-z0-9_-]{1,255}$", r.id))])
-    error_message = "lifecycle_rules: every rule needs a unique id of 1-255 characters A-Z a-z 0-9 _ -."
+    condition     = length(distinct([for r in var.lifecycle_rules : r.id])) == length(var.lifecycle_rules) && alltrue([for r in var.lifecycle_rules : can(regex("^[A-Za-z0-9_-]{1,255}$", r.id)) && r.id != "abort-incomplete-multipart-uploads"])
+    error_message = "lifecycle_rules: every rule needs a unique id of 1-255 characters A-Z a-z 0-9 _ - (abort-incomplete-multipart-uploads is the module's own rule)."
   }
   validation {
     condition = alltrue([for r in var.lifecycle_rules : (
-      length(r.transitions) > 0 || r.expiration_days != null || r.noncurrent_expiration_days != null || r.abort_incomplete_multipart_days != null
+      length(r.transitions) > 0 || r.expiration_days != null || r.noncurrent_expiration_days != null
     )])
-    error_message = "lifecycle_rules: every rule needs at least one action (transitions, expiration_days, noncurrent_expiration_days, abort_incomplete_multipart_days)."
+    error_message = "lifecycle_rules: every rule needs at least one action (transitions, expiration_days, noncurrent_expiration_days)."
   }
   validation {
     condition = alltrue(flatten([for r in var.lifecycle_rules : concat(
-      [for d in [r.expiration_days, r.noncurrent_expiration_days, r.abort_incomplete_multipart_days] : d == null ? true : d >= 1 && floor(d) == d],
+      [for d in [r.expiration_days, r.noncurrent_expiration_days] : d == null ? true : d >= 1 && floor(d) == d],
       [for t in r.transitions : t.days >= 0 && floor(t.days) == t.days && contains(["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], t.storage_class)],
     )]))
-    error_message = "lifecycle_rules: days are whole numbers (at least 1 for expirations and aborts) and storage_class one of STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE."
+    error_message = "lifecycle_rules: days are whole numbers (at least 1 for expirations) and storage_class one of STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE."
+  }
+}
+
+variable "abort_incomplete_multipart_days" {
+  description = "Days after which an incomplete multipart upload anywhere in the bucket is aborted and its parts deleted (the module's last lifecycle rule, bucket-wide: S3 refuses a second abort rule on an overlapping prefix, so lifecycle_rules carry none)."
+  type        = number
+  nullable    = false
+  default     = 1
+  validation {
+    condition     = var.abort_incomplete_multipart_days >= 1 && var.abort_incomplete_multipart_days <= 30 && floor(var.abort_incomplete_multipart_days) == var.abort_incomplete_multipart_days
+    error_message = "abort_incomplete_multipart_days: a whole number of days from 1 to 30."
   }
 }
 

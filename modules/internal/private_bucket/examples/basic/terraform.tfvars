@@ -3,7 +3,7 @@ log_bucket_name = "clickstream-example-logs-123456789012"
 
 lifecycle_rules = [
   # prefix unset: the whole bucket.
-  { id = "abort-incomplete-multipart-uploads", abort_incomplete_multipart_days = 1 },
+  { id = "noncurrent-versions", noncurrent_expiration_days = 7 },
   {
     id     = "events"
     prefix = "events/"
