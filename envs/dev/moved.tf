@@ -49,8 +49,8 @@ moved {
 }
 
 moved {
-  from = aws_kms_key.alarms
-  to   = module.platform.aws_kms_key.alarms
+  from = aws_kms_key.alarms[0]
+  to   = module.platform.module.alarms_key[0].aws_kms_key.this
 }
 
 moved {

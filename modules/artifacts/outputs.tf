@@ -4,23 +4,13 @@
 output "bucket_name" {
   description = "Name of the artifacts bucket (available to consumers once every artifact is uploaded)."
   value       = var.bucket_name
-  depends_on = [
-    aws_s3_object.this,
-    aws_s3_bucket_policy.this,
-    aws_s3_bucket_server_side_encryption_configuration.this,
-    aws_s3_bucket_public_access_block.this,
-  ]
+  depends_on  = [aws_s3_object.this, module.bucket]
 }
 
 output "bucket_arn" {
   description = "ARN of the artifacts bucket (for the S3 endpoint policy and host IAM policies)."
   value       = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
-  depends_on = [
-    aws_s3_object.this,
-    aws_s3_bucket_policy.this,
-    aws_s3_bucket_server_side_encryption_configuration.this,
-    aws_s3_bucket_public_access_block.this,
-  ]
+  depends_on  = [aws_s3_object.this, module.bucket]
 }
 
 output "kms_key_arn" {

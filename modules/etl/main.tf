@@ -17,7 +17,7 @@ locals {
   # The log group is always encrypted with a customer managed key: the caller's, or one this
   # module creates (run summaries name object keys and warehouse errors).
   create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.logs[0].arn : var.kms_key_arn
+  kms_key_arn    = local.create_kms_key ? module.log_key[0].key_arn : var.kms_key_arn
   # With the warehouse host's CA the ETL verifies the server (verify-full unless told
   # verify-ca); without it the connection encrypts but cannot know whom it talks to.
   # On the name, known at plan time (the ARN of a parameter created in the same apply is not).
@@ -204,76 +204,23 @@ resource "aws_iam_role_policy" "vpc_enis" {
 }
 
 # --- log encryption (when no kms_key_arn is given) -----------------------------------------------
-# In a key policy Resource "*" means "this key". The account root (i.e. IAM) administers the key
-# with the listed admin actions, none of them cryptographic; only CloudWatch Logs may use it, and
-# only for this function's log group. Nobody reads the logs through KMS: CloudWatch Logs decrypts
-# for readers it authorises itself.
-data "aws_iam_policy_document" "kms" {
-  count = local.create_kms_key ? 1 : 0
-  #checkov:skip=CKV_AWS_109,CKV_AWS_111,CKV_AWS_356:Key policy, where Resource "*" can only mean this key. The one unconditioned statement lets the account root (i.e. IAM) administer the key with listed admin actions and no cryptographic use, so the key stays manageable and cannot be locked out; use is conditioned (CloudWatch Logs, this log group only).
-  statement {
-    sid = "AccountAdministersTheKeyThroughIam"
-    actions = [
-      "kms:CancelKeyDeletion",
-      "kms:CreateAlias",
-      "kms:DeleteAlias",
-      "kms:DescribeKey",
-      "kms:DisableKey",
-      "kms:DisableKeyRotation",
-      "kms:EnableKey",
-      "kms:EnableKeyRotation",
-      "kms:GetKeyPolicy",
-      "kms:GetKeyRotationStatus",
-      "kms:ListGrants",
-      "kms:ListKeyPolicies",
-      "kms:ListKeyRotations",
-      "kms:ListResourceTags",
-      "kms:PutKeyPolicy",
-      "kms:RevokeGrant",
-      "kms:RotateKeyOnDemand",
-      "kms:ScheduleKeyDeletion",
-      "kms:TagResource",
-      "kms:UntagResource",
-      "kms:UpdateAlias",
-      "kms:UpdateKeyDescription",
-    ]
-    resources = ["*"] # in a key policy "*" means this key
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-  statement {
-    sid = "CloudWatchLogsEncryptsTheFunctionsLogGroup"
-    actions = [
-      "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
-    ]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "logs" {
+# The account root (i.e. IAM) administers the key; only CloudWatch Logs may use it, and only for
+# this function's log group. Nobody reads the logs through KMS: CloudWatch Logs decrypts for
+# readers it authorises itself.
+module "log_key" {
+  source                  = "../internal/kms_key"
   count                   = local.create_kms_key ? 1 : 0
+  alias                   = "${local.function_name}-logs"
   description             = "${local.function_name}: the ETL function's CloudWatch logs"
-  enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.kms[0].json
-  tags                    = local.tags
-}
-
-resource "aws_kms_alias" "logs" {
-  count         = local.create_kms_key ? 1 : 0
-  name          = "alias/${local.function_name}-logs"
-  target_key_id = aws_kms_key.logs[0].key_id
+  key_administrators      = ["arn:${local.partition}:iam::${local.account_id}:root"]
+  key_service_principals = [{
+    sid        = "CloudWatchLogsEncryptsTheFunctionsLogGroup"
+    services   = ["logs.${local.region}.amazonaws.com"]
+    actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+    conditions = [{ test = "ArnEquals", variable = "kms:EncryptionContext:aws:logs:arn", values = [local.log_group_arn] }]
+  }]
+  tags = local.tags
 }
 
 # --- function ---------------------------------------------------------------------------------
@@ -281,7 +228,7 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
   # The condition is spelled out (not local.kms_key_arn) so a plan scan sees the key reference.
-  kms_key_id = var.kms_key_arn == null ? aws_kms_key.logs[0].arn : var.kms_key_arn
+  kms_key_id = var.kms_key_arn == null ? module.log_key[0].key_arn : var.kms_key_arn
   tags       = local.tags
 }
 

@@ -36,7 +36,7 @@ resource "aws_cloudwatch_log_group" "access" {
   #checkov:skip=CKV_AWS_338:Privacy: access log lines carry each visitor's full IP and user agent (events keep only a truncated IP), so they are kept access_log_retention_days (default 90) for operations, not a year; retention is always set (CKV_CS_4).
   name              = local.access_log_group
   retention_in_days = var.access_log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.key_arn
   tags              = local.tags
 }
 

@@ -29,14 +29,14 @@ data "aws_iam_policy_document" "lambda" {
     sid     = "PutRawEvents"
     actions = ["s3:PutObject"]
     resources = [
-      "${aws_s3_bucket.this.arn}/${local.accepted_prefix}*",
-      "${aws_s3_bucket.this.arn}/${local.rejected_prefix}*",
+      "${module.raw_bucket.arn}/${local.accepted_prefix}*",
+      "${module.raw_bucket.arn}/${local.rejected_prefix}*",
     ]
   }
   statement {
     sid       = "EncryptRawEvents"
     actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.key_arn]
   }
   statement {
     sid       = "WriteOwnLogs"
@@ -54,7 +54,7 @@ resource "aws_iam_role_policy" "this" {
 resource "aws_cloudwatch_log_group" "lambda" {
   name              = local.lambda_log_group
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.key_arn
   tags              = local.tags
 }
 
@@ -80,9 +80,9 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
-      RAW_BUCKET             = aws_s3_bucket.this.id
+      RAW_BUCKET             = module.raw_bucket.id
       RAW_PREFIX             = var.raw_prefix
-      RAW_KMS_KEY_ARN        = aws_kms_key.this.arn
+      RAW_KMS_KEY_ARN        = module.key.key_arn
       ALLOWED_APP_IDS        = join(",", var.allowed_app_ids)
       CORS_ALLOW_ORIGINS     = join(",", var.cors_allow_origins)
       MAX_BODY_BYTES         = tostring(var.lambda.max_body_bytes)

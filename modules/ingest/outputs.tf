@@ -30,12 +30,12 @@ output "role_arn" {
 
 output "raw_bucket_name" {
   description = "Name of the raw events bucket (input of the ETL)."
-  value       = aws_s3_bucket.this.id
+  value       = module.raw_bucket.id
 }
 
 output "raw_bucket_arn" {
   description = "ARN of the raw events bucket."
-  value       = aws_s3_bucket.this.arn
+  value       = module.raw_bucket.arn
 }
 
 output "raw_prefix" {
@@ -45,12 +45,12 @@ output "raw_prefix" {
 
 output "kms_key_arn" {
   description = "ARN of the customer managed key encrypting the raw bucket and the log groups (readers such as the ETL need kms:Decrypt on it)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.key_arn
 }
 
 output "access_log_bucket_name" {
   description = "Name of the bucket receiving S3 server access logs of the raw bucket."
-  value       = aws_s3_bucket.logs.id
+  value       = module.log_bucket.id
 }
 
 output "lambda_log_group_name" {

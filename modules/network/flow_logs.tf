@@ -1,52 +1,29 @@
 # VPC flow logs to CloudWatch Logs, encrypted with a customer-managed key, kept for a bounded
 # time, written by a role that can touch only this log group.
 
-resource "aws_kms_key" "flow_logs" {
-  count                   = local.create_kms_key ? 1 : 0
-  description             = "Encrypts the VPC flow logs of ${var.name}"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministersKey"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action = [
-          "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-          "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-          "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
-          "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-        ]
-        Resource = "*" # in a key policy "*" means this key
-      },
-      {
-        Sid       = "CloudWatchLogsUsesKeyForThisGroupOnly"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = local.flow_log_group_arn }
-        }
-      },
-    ]
-  })
+# Administered through IAM (the account root), no cryptographic use for IAM principals: CloudWatch
+# Logs decrypts for the readers it authorises. Only CloudWatch Logs may use the key, and only for
+# this VPC's flow log group.
+module "flow_logs_key" {
+  source             = "../internal/kms_key"
+  count              = local.create_kms_key ? 1 : 0
+  alias              = "${var.name}-flow-logs"
+  description        = "Encrypts the VPC flow logs of ${var.name}"
+  key_administrators = ["arn:${local.partition}:iam::${local.account_id}:root"]
+  key_service_principals = [{
+    sid        = "CloudWatchLogsUsesKeyForThisGroupOnly"
+    services   = ["logs.${local.region}.amazonaws.com"]
+    actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+    conditions = [{ test = "ArnEquals", variable = "kms:EncryptionContext:aws:logs:arn", values = [local.flow_log_group_arn] }]
+  }]
   tags = merge(var.tags, { Name = "${var.name}-flow-logs" })
-}
-
-resource "aws_kms_alias" "flow_logs" {
-  count         = local.create_kms_key ? 1 : 0
-  name          = "alias/${var.name}-flow-logs"
-  target_key_id = aws_kms_key.flow_logs[0].key_id
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
   count             = var.flow_logs.enabled ? 1 : 0
   name              = local.flow_log_group_name
   retention_in_days = var.flow_logs.retention_in_days
-  kms_key_id        = local.create_kms_key ? aws_kms_key.flow_logs[0].arn : var.flow_logs.kms_key_arn
+  kms_key_id        = local.create_kms_key ? module.flow_logs_key[0].key_arn : var.flow_logs.kms_key_arn
   tags              = merge(var.tags, { Name = "${var.name}-flow-logs" })
 }
 

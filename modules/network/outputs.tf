@@ -103,5 +103,5 @@ output "flow_log_group_name" {
 
 output "flow_log_kms_key_arn" {
   description = "ARN of the KMS key encrypting the flow logs (created here or passed in), null when flow logs are off."
-  value       = var.flow_logs.enabled ? (local.create_kms_key ? aws_kms_key.flow_logs[0].arn : var.flow_logs.kms_key_arn) : null
+  value       = var.flow_logs.enabled ? (local.create_kms_key ? module.flow_logs_key[0].key_arn : var.flow_logs.kms_key_arn) : null
 }

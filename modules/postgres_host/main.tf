@@ -12,7 +12,7 @@ locals {
   partition      = data.aws_partition.current.partition
   account_root   = "arn:${local.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
   create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn    = local.create_kms_key ? module.key[0].key_arn : var.kms_key_arn
   ami_id         = var.ami.id != null ? var.ami.id : nonsensitive(data.aws_ssm_parameter.ami[0].value)
 
   # How each role is named: `short` in resource names and parameter paths, the rest in
@@ -66,84 +66,30 @@ locals {
 
 # -- encryption key for the volumes and the password parameter -----------------------------------
 
-resource "aws_kms_key" "this" {
+# Administered through IAM (the account root), used only through EC2 (EBS volumes) and SSM (the
+# password parameter); EC2 may create grants for the volumes it attaches.
+module "key" {
+  source                  = "../internal/kms_key"
   count                   = local.create_kms_key ? 1 : 0
+  alias                   = "${var.name}-${var.role}"
   description             = "${var.name} ${local.label}: EBS volumes and the ${var.database.admin_user} password parameter"
-  enable_key_rotation     = true
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms[0].json
-  tags                    = merge(var.tags, { Name = "${var.name}-${var.role}" })
-}
-
-data "aws_iam_policy_document" "kms" {
-  count = local.create_kms_key ? 1 : 0
-  #checkov:skip=CKV_AWS_109,CKV_AWS_111,CKV_AWS_356:Key policy, where Resource "*" can only mean this key. The account root (i.e. IAM) administers the key with listed admin actions and no cryptographic use, so it cannot be locked out; use is allowed only through EC2 (EBS volumes) and SSM (the password parameter) (kms:ViaService), and IAM policies still decide which principals.
-  statement {
-    sid = "AccountAdministersTheKeyThroughIam"
-    actions = [
-      "kms:CancelKeyDeletion",
-      "kms:CreateAlias",
-      "kms:DeleteAlias",
-      "kms:DescribeKey",
-      "kms:DisableKey",
-      "kms:DisableKeyRotation",
-      "kms:EnableKey",
-      "kms:EnableKeyRotation",
-      "kms:GetKeyPolicy",
-      "kms:GetKeyRotationStatus",
-      "kms:ListGrants",
-      "kms:ListKeyPolicies",
-      "kms:ListKeyRotations",
-      "kms:ListResourceTags",
-      "kms:PutKeyPolicy",
-      "kms:RevokeGrant",
-      "kms:RotateKeyOnDemand",
-      "kms:ScheduleKeyDeletion",
-      "kms:TagResource",
-      "kms:UntagResource",
-      "kms:UpdateAlias",
-      "kms:UpdateKeyDescription",
-    ]
-    resources = ["*"] # in a key policy "*" means this key
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root]
-    }
-  }
-  statement {
-    sid       = "AccountPrincipalsUseTheKeyOnlyThroughServices"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ec2.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"]
-    }
-  }
-  statement {
-    sid       = "AccountPrincipalsLetEc2AttachTheVolumes"
-    actions   = ["kms:CreateGrant"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = [local.account_root]
-    }
-    condition {
-      test     = "Bool"
-      variable = "kms:GrantIsForAWSResource"
-      values   = ["true"]
-    }
-  }
-}
-
-resource "aws_kms_alias" "this" {
-  count         = local.create_kms_key ? 1 : 0
-  name          = "alias/${var.name}-${var.role}"
-  target_key_id = aws_kms_key.this[0].key_id
+  key_administrators      = [local.account_root]
+  key_users = [
+    {
+      sid        = "AccountPrincipalsUseTheKeyOnlyThroughServices"
+      principals = [local.account_root]
+      actions    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+      conditions = [{ test = "StringEquals", variable = "kms:ViaService", values = ["ec2.${local.region}.amazonaws.com", "ssm.${local.region}.amazonaws.com"] }]
+    },
+    {
+      sid        = "AccountPrincipalsLetEc2AttachTheVolumes"
+      principals = [local.account_root]
+      actions    = ["kms:CreateGrant"]
+      conditions = [{ test = "Bool", variable = "kms:GrantIsForAWSResource", values = ["true"] }]
+    },
+  ]
+  tags = merge(var.tags, { Name = "${var.name}-${var.role}" })
 }
 
 # -- the owner's password: generated ephemerally, written only to SSM ----------------------------

@@ -2,14 +2,18 @@
 # applied warehouse's data volume, key, password and role in place: only the instance is
 # replaced, as with any new bundle.
 
+# The key and alias have since moved once more, into modules/internal/kms_key inside the host
+# module: these two point straight at their current addresses, because a move into
+# module.host.aws_kms_key.this would not chain with the host's own move of
+# aws_kms_key.this[0] (a whole-resource address does not match an instance address).
 moved {
   from = aws_kms_key.this
-  to   = module.host.aws_kms_key.this
+  to   = module.host.module.key[0].aws_kms_key.this
 }
 
 moved {
   from = aws_kms_alias.this
-  to   = module.host.aws_kms_alias.this
+  to   = module.host.module.key[0].aws_kms_alias.this
 }
 
 moved {

@@ -75,8 +75,11 @@ def test_raw_bucket_is_encrypted_versioned_private_and_logged(deployed: dict) ->
 def test_rendered_bucket_policy_names_the_real_key(deployed: dict) -> None:
     policy = json.loads(boto3.client("s3").get_bucket_policy(Bucket=deployed["raw_bucket_name"])["Policy"])
     stmts = {s["Sid"]: s for s in policy["Statement"]}
-    cond = stmts["DenyPutWithAnotherKey"]["Condition"]["StringNotEquals"]
-    assert cond["s3:x-amz-server-side-encryption-aws-kms-key-id"] == deployed["kms_key_arn"]
+    # require_kms_upload_headers: both headers are mandatory (StringNotEquals, no IfExists / Null).
+    cond = stmts["DenyOtherKmsKeys"]["Condition"]
+    assert cond == {"StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": deployed["kms_key_arn"]}}
+    assert stmts["DenyNonKmsEncryption"]["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     assert stmts["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -85,10 +88,10 @@ def test_rendered_key_policy_administers_through_iam_and_uses_only_via_s3(deploy
     kms = boto3.client("kms")
     policy = json.loads(kms.get_key_policy(KeyId=deployed["kms_key_arn"], PolicyName="default")["Policy"])
     stmts = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(stmts) == {"AccountAdministersTheKeyThroughIam", "AccountPrincipalsUseTheKeyOnlyThroughS3",
+    assert set(stmts) == {"KeyAdministration", "AccountPrincipalsUseTheKeyOnlyThroughS3",
                           "CloudWatchLogsEncryptsThisModulesLogGroups"}
     root = "arn:aws:iam::123456789012:root"
-    admin = stmts["AccountAdministersTheKeyThroughIam"]
+    admin = stmts["KeyAdministration"]
     assert admin["Principal"] == {"AWS": root} and "Condition" not in admin
     assert not any("*" in a or a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt") for a in admin["Action"])
     use = stmts["AccountPrincipalsUseTheKeyOnlyThroughS3"]

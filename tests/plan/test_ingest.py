@@ -99,8 +99,8 @@ def test_lambda_role_allows_exactly_put_on_the_raw_prefixes_datakey_and_own_logs
     }
     assert "local.accepted_prefix" in stmts["PutRawEvents"]["resources"]
     assert "local.rejected_prefix" in stmts["PutRawEvents"]["resources"]
-    assert "aws_s3_bucket.this.arn" in stmts["PutRawEvents"]["resources"]
-    assert "aws_kms_key.this.arn" in stmts["EncryptRawEvents"]["resources"]
+    assert "module.raw_bucket.arn" in stmts["PutRawEvents"]["resources"]
+    assert "module.key.key_arn" in stmts["EncryptRawEvents"]["resources"]
     assert "aws_cloudwatch_log_group.lambda.arn" in stmts["WriteOwnLogs"]["resources"]
     for s in stmts.values():
         assert not any("*" in a for a in s["actions"]), s
@@ -113,38 +113,56 @@ def _all(plan: dict) -> list[dict]:
     return plan["planned_values"]["root_module"]["child_modules"][0]["resources"]
 
 
-def test_raw_bucket_policy_denies_plain_http_and_puts_without_the_key(plan: dict) -> None:
-    stmts = _statements(plan, "data.aws_iam_policy_document.raw_bucket")
-    assert set(stmts) == {"DenyInsecureTransport", "DenyPutWithoutSseKms", "DenyPutWithAnotherKey"}
-    assert all(s["effect"] == "Deny" and s["principals"] == [("AWS", ["*"])] for s in stmts.values())
-    assert stmts["DenyInsecureTransport"]["actions"] == ["s3:*"]
-    assert stmts["DenyInsecureTransport"]["conditions"] == [("Bool", "aws:SecureTransport", ["false"])]
-    assert stmts["DenyPutWithoutSseKms"]["actions"] == ["s3:PutObject"]
-    assert stmts["DenyPutWithoutSseKms"]["conditions"] == [
-        ("StringNotEquals", "s3:x-amz-server-side-encryption", ["aws:kms"])
-    ]
-    (test, variable, refs), = stmts["DenyPutWithAnotherKey"]["conditions"]
-    assert (test, variable) == ("StringNotEquals", "s3:x-amz-server-side-encryption-aws-kms-key-id")
-    assert "aws_kms_key.this.arn" in refs
+def _module_call(plan: dict, name: str) -> dict:
+    return plan["configuration"]["root_module"]["module_calls"]["ingest"]["module"]["module_calls"][name]
+
+
+def _rendered_statements(plan: dict, address: str, attribute: str = "policy") -> dict[str, dict]:
+    """A policy known at plan time (built from names, region and account only), keyed by sid."""
+    doc = json.loads(_resource(plan, address)[attribute])
+    return {s["Sid"]: s for s in doc["Statement"]}
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_raw_bucket_requires_this_modules_key_on_every_put(plan: dict) -> None:
+    """modules/internal/private_bucket builds the statements (its plan tests read them rendered);
+    here: the raw bucket is a data bucket with this module's key and both headers required."""
+    call = _module_call(plan, "raw_bucket")
+    assert call["source"] == "../internal/private_bucket"
+    exprs = call["expressions"]
+    assert exprs["require_kms_upload_headers"]["constant_value"] is True
+    assert "module.key.key_arn" in exprs["kms_key_arn"]["references"]
+    assert "access_log_sources" not in exprs  # a data bucket, not a log target
+    assert "module.log_bucket.log_target_id" in exprs["access_logs"]["references"]
 
 
 def test_log_bucket_accepts_only_s3_access_logs_from_the_raw_bucket(plan: dict) -> None:
-    stmts = _statements(plan, "data.aws_iam_policy_document.log_bucket")
-    delivery = stmts["S3ServerAccessLogsFromTheRawBucket"]
-    assert delivery["principals"] == [("Service", ["logging.s3.amazonaws.com"])]
-    assert delivery["actions"] == ["s3:PutObject"]
-    conds = {c[0]: c for c in delivery["conditions"]}
-    assert conds["ArnLike"][1] == "aws:SourceArn" and "aws_s3_bucket.this.arn" in conds["ArnLike"][2]
-    assert conds["StringEquals"][1] == "aws:SourceAccount"
-    assert stmts["DenyInsecureTransport"]["effect"] == "Deny"
+    stmts = _rendered_statements(plan, f"{M}.module.log_bucket.aws_s3_bucket_policy.this")
+    assert set(stmts) == {"DenyInsecureTransport", "S3ServerAccessLogDelivery"}
+    delivery = stmts["S3ServerAccessLogDelivery"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    raw = "clickstream-dev-raw-123456789012"
+    assert delivery["Resource"] == f"arn:aws:s3:::clickstream-dev-s3-access-logs-123456789012/s3/{raw}/*"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{raw}"},
+                                     "StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert stmts["DenyInsecureTransport"]["Effect"] == "Deny"
+    assert stmts["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+KEY = f"{M}.module.key.aws_kms_key.this"
+LOG_GROUPS = [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/clickstream-dev-ingest",
+              f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/apigateway/clickstream-dev-ingest-access"]
 
 
 def test_key_policy_lets_logs_use_the_key_for_this_modules_groups_only(plan: dict) -> None:
-    stmts = _statements(plan, "data.aws_iam_policy_document.kms")
-    logs = stmts["CloudWatchLogsEncryptsThisModulesLogGroups"]
-    (test, variable, refs), = logs["conditions"]
-    assert (test, variable) == ("ArnLike", "kms:EncryptionContext:aws:logs:arn")
-    assert {"local.lambda_log_group", "local.access_log_group"} <= set(refs)
+    logs = _rendered_statements(plan, KEY)["CloudWatchLogsEncryptsThisModulesLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert sorted(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]) == sorted(LOG_GROUPS)
+    assert set(logs["Condition"]) == {"ArnLike"}
 
 
 #: The key's administration, delegated to IAM: nothing cryptographic, no wildcard, no grants.
@@ -159,29 +177,29 @@ KMS_ADMIN_ACTIONS = sorted([
 
 
 def test_key_policy_root_administers_only_and_uses_the_key_only_through_s3(plan: dict) -> None:
-    stmts = _statements(plan, "data.aws_iam_policy_document.kms")
+    stmts = _rendered_statements(plan, KEY)
     assert set(stmts) == {
-        "AccountAdministersTheKeyThroughIam",
+        "KeyAdministration",
         "AccountPrincipalsUseTheKeyOnlyThroughS3",
         "CloudWatchLogsEncryptsThisModulesLogGroups",
     }
-    admin = stmts["AccountAdministersTheKeyThroughIam"]
-    assert sorted(admin["actions"]) == KMS_ADMIN_ACTIONS
-    assert admin["resources"] == ["*"]  # in a key policy: this key
-    assert not any("*" in a for a in KMS_ADMIN_ACTIONS)
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    admin = stmts["KeyAdministration"]
+    assert sorted(_list(admin["Action"])) == KMS_ADMIN_ACTIONS
+    assert admin["Resource"] == "*"  # in a key policy: this key
     assert not {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"} & set(KMS_ADMIN_ACTIONS)
-    assert admin["conditions"] == []
+    assert "Condition" not in admin and admin["Principal"] == {"AWS": root}
     use = stmts["AccountPrincipalsUseTheKeyOnlyThroughS3"]
-    assert sorted(use["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert [p[0] for p in use["principals"]] == ["AWS"] == [p[0] for p in admin["principals"]]
-    conds = {c[1]: (c[0], c[2]) for c in use["conditions"]}
-    assert set(conds) == {"kms:ViaService", "kms:CallerAccount"}
-    assert conds["kms:ViaService"][0] == "StringEquals" and "local.region" in conds["kms:ViaService"][1]
-    assert conds["kms:CallerAccount"] == ("StringEquals", ["local.account_id"])
-    # No statement grants anything without either being administration or carrying a condition.
+    assert sorted(_list(use["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert use["Principal"] == {"AWS": root}
+    assert use["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com",
+                                                 "kms:CallerAccount": ACCOUNT}}
+    # No statement grants anything without either being administration or carrying a condition,
+    # and no action anywhere is a wildcard.
     for sid, s in stmts.items():
-        assert s["effect"] == "Allow", sid
-        assert s["conditions"] or sid == "AccountAdministersTheKeyThroughIam", sid
+        assert s["Effect"] == "Allow", sid
+        assert "Condition" in s or sid == "KeyAdministration", sid
+        assert not any("*" in a for a in _list(s["Action"])), sid
 
 
 def test_access_log_format_is_json_with_request_id_and_status(plan: dict) -> None:

@@ -80,11 +80,11 @@ def test_partial_objects_keep_the_platforms_defaults(plan: dict) -> None:
 def test_alarm_key_policy_lists_admin_actions_and_binds_cloudwatch_to_the_account(plan: dict) -> None:
     """One key policy for every env (dev's used to grant kms:*): the account administers
     with the listed actions only, CloudWatch may only encrypt for alarms of this account."""
-    key = resources_by_address(plan)[f"{P}.aws_kms_key.alarms[0]"]
+    key = resources_by_address(plan)[f"{P}.module.alarms_key[0].aws_kms_key.this"]
     assert key["enable_key_rotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
-    assert sorted(statements) == ["AccountAdministersTheKeyThroughIam", "CloudWatchAlarmsOfThisAccountPublish"]
-    admin = statements["AccountAdministersTheKeyThroughIam"]
+    assert sorted(statements) == ["CloudWatchAlarmsOfThisAccountPublish", "KeyAdministration"]
+    admin = statements["KeyAdministration"]
     cloudwatch = statements["CloudWatchAlarmsOfThisAccountPublish"]
     assert sorted(admin["Action"]) == ADMIN_ACTIONS
     assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}

@@ -152,6 +152,6 @@ def test_volumes_and_password_use_the_module_key(plan: dict) -> None:
     for what, expr in refs.items():
         assert "local.kms_key_arn" in expr.get("references", []), f"{what}: {expr}"
     planned = resources_by_address(plan)
-    assert planned[f"{HOST}.aws_kms_key.this[0]"]["enable_key_rotation"] is True
+    assert planned[f"{HOST}.module.key[0].aws_kms_key.this"]["enable_key_rotation"] is True
     assert planned[f"{HOST}.aws_ebs_volume.data"]["encrypted"] is True
     assert planned[f"{HOST}.aws_ssm_parameter.password"]["type"] == "SecureString"
