@@ -1,5 +1,5 @@
 # The platform as the emulator runs it (modules/platform with emulator = true): everything
-# but the front end (moto has no Amplify), small hosts. Used by tests/e2e/test_platform.py
+# but the front end (moto has no Amplify), small hosts. Used by tests/e2e/test_local_env.py
 # and `make demo` (clickstream.local_platform).
 
 module "platform" {

@@ -49,9 +49,3 @@ resource "aws_cloudwatch_metric_alarm" "host_status" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
-
-# The alarm key used to be this module's own resource; modules/internal/kms_key holds it now.
-moved {
-  from = aws_kms_key.alarms[0]
-  to   = module.alarms_key[0].aws_kms_key.this
-}

@@ -110,3 +110,12 @@ def test_an_example_plans_with_its_own_tfvars(example: Path) -> None:
             given.update(read_tfvars(tfvars))
     missing = [name for name in required if name not in given and not name.endswith(BUILD_OUTPUTS)]
     assert not missing, f"{example}: required {missing} set by no terraform.tfvars"
+
+
+def test_test_file_names_are_unique() -> None:
+    """pytest imports test files by their base name (no packages under tests/), so two files
+    of one name stop the whole collection ("import file mismatch")."""
+    seen: dict[str, Path] = {}
+    for path in sorted(TESTS.rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a name: rename one"
+        seen[path.name] = path
