@@ -9,6 +9,10 @@ frozen at seeded random points, the database restarted mid-run, and every broken
 class. Each ends on the same check (:func:`assert_nothing_lost`): the valid events sent are
 exactly the events in dw.events, none twice, and every loaded object adds up,
 received = loaded + duplicates + rejected.
+
+Over 500 lines on purpose: the sections share the fixtures, the proxy and the one
+nothing-lost check, and pytest runs a file's module fixtures once per worker (one
+emulator, one PostgreSQL), which a split into several files would multiply.
 """
 
 from __future__ import annotations

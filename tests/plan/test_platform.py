@@ -73,7 +73,7 @@ def test_partial_objects_keep_the_platforms_defaults(plan: dict) -> None:
     assert by[f"{P}.module.oltp.module.host.aws_ebs_volume.data"]["size"] == 20
     assert by[f"{P}.module.etl.aws_lambda_function.this"]["memory_size"] == 1024
     assert by[f"{P}.module.ingest.aws_cloudwatch_log_group.lambda"]["retention_in_days"] == 365
-    rules = by[f"{P}.module.artifacts.aws_s3_bucket_lifecycle_configuration.this"]["rule"]
+    rules = by[f"{P}.module.artifacts.module.bucket.aws_s3_bucket_lifecycle_configuration.this"]["rule"]
     assert next(r["expiration"][0]["days"] for r in rules if r["id"] == "expire-backups") == 14
 
 
