@@ -11,7 +11,8 @@ Status codes (the contract in ARCHITECTURE.md section 4):
   ``MAX_EVENTS_PER_REQUEST`` events (a client can split the batch and resend, which a 400
   would not tell it);
 * 404 other paths, 405 other methods on ``/v1/events``, 204 for a CORS preflight;
-* 503 only when S3 refuses the write (logged at ERROR): the client should retry, and the
+* 503 only when S3 (or, with ``BUFFER_QUEUE_URL``, the buffer queue: :mod:`ingest.sinks`)
+  refuses the write (logged at ERROR): the client should retry, and the
   event ids make the retry idempotent downstream. 500 only for a bug, logged with a trace.
 
 Headers are input too: what ingest copies from them into the stored record (user agent,
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from common import lake
 from common.jsonlog import get_logger
 from common.text import clean_text
 
@@ -34,7 +36,8 @@ from ingest.body import BodyError, decode
 from ingest.enrich import anonymise_ip, clean_user_agent, enrichment, request_id, rfc3339_ms
 from ingest.rejects import reject_rows
 from ingest.settings import Settings
-from ingest.storage import S3Writer, StorageError, gzip_bytes, jsonl_gz, object_key
+from ingest.sinks import Delivery, DirectSink, QueueSink
+from ingest.storage import S3Writer, StorageError, gzip_bytes, jsonl_gz
 from ingest.triage import stored_lines, triage
 from ingest.validation import Validators
 
@@ -94,11 +97,18 @@ class IngestApp:
         settings: Settings,
         s3_client: Any,
         *,
+        sqs_client: Any = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.validators = Validators(settings.max_events)
         self.writer = S3Writer(s3_client, settings.raw_bucket, settings.kms_key_arn)
+        direct = DirectSink(self.writer, settings.raw_prefix)
+        self.sink: DirectSink | QueueSink = direct
+        if settings.buffer_queue_url:
+            if sqs_client is None:
+                raise ValueError("BUFFER_QUEUE_URL is set but no SQS client was given")
+            self.sink = QueueSink(sqs_client, settings.buffer_queue_url, settings.buffer_max_message_bytes, direct)
         self.clock = clock
 
     # -- entry point ----------------------------------------------------------------------------
@@ -203,15 +213,16 @@ class IngestApp:
         lines = stored_lines(t, extra)
         accepted, rejected = t.accepted, t.rejected
 
+        deliveries: list[Delivery] = []
+        if rejected:
+            rows = reject_rows(rejected, events, app_id=app_id, request_id=rid, received_at=received_at)
+            deliveries.append(Delivery(lake.REJECTED, jsonl_gz(rows), len(rows)))
+        if accepted:
+            deliveries.append(Delivery(lake.EVENTS, gzip_bytes(lines), len(accepted)))
         try:
-            if rejected:
-                rows = reject_rows(rejected, events, app_id=app_id, request_id=rid, received_at=received_at)
-                key = object_key(s.raw_prefix, received, rejected=True)
-                self.writer.put(key, jsonl_gz(rows), count=len(rows))
-            if accepted:
-                key = object_key(s.raw_prefix, received)
-                self.writer.put(key, gzip_bytes(lines), count=len(accepted))
-                fields["key"] = key
+            where = self.sink.store(deliveries, received)
+            if lake.EVENTS in where:
+                fields["key"] = where[lake.EVENTS]
         except StorageError as exc:
             log.error(
                 "raw bucket write failed",

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common import lake
+from common import buffer, lake
 
 DEFAULT_RAW_PREFIX = lake.DEFAULT_PREFIX
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_EVENTS = 500
+#: The queue's ``MaximumMessageSize`` unless told otherwise: 256 KiB, the attribute's default
+#: for queues made before SQS's 1 MiB limit (and the aws provider's default). A message over
+#: the limit is not sent: the delivery is PUT to S3 directly, as without a queue.
+DEFAULT_BUFFER_MAX_MESSAGE_BYTES = 262_144
 
 
 class ConfigError(ValueError):
@@ -53,6 +57,10 @@ class Settings:
     #: When set, every PUT names SSE-KMS with this key explicitly (the bucket policy denies
     #: any other key); when unset the bucket's default encryption applies.
     kms_key_arn: str | None = None
+    #: When set, deliveries go to this SQS queue (:mod:`ingest.buffer`) and the batcher writes
+    #: the objects; unset, one object per request and kind is PUT here (the first design).
+    buffer_queue_url: str | None = None
+    buffer_max_message_bytes: int = DEFAULT_BUFFER_MAX_MESSAGE_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -75,4 +83,7 @@ class Settings:
             max_events=_positive_int(env, "MAX_EVENTS_PER_REQUEST", DEFAULT_MAX_EVENTS, 10_000),
             cors_allow_origins=_csv(env.get("CORS_ALLOW_ORIGINS", "")),
             kms_key_arn=env.get("RAW_KMS_KEY_ARN", "").strip() or None,
+            buffer_queue_url=env.get("BUFFER_QUEUE_URL", "").strip() or None,
+            buffer_max_message_bytes=_positive_int(
+                env, "BUFFER_MAX_MESSAGE_BYTES", DEFAULT_BUFFER_MAX_MESSAGE_BYTES, buffer.SQS_MAX_MESSAGE_BYTES),
         )
