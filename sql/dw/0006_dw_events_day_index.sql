@@ -15,6 +15,10 @@
 --   (dw_reader) may not read dw.events at all. A random text key, it cost 3-5 us per loaded
 --   row. Sessions are looked up in dw.sessions (primary key session_id).
 --
+-- Also since this migration (in definitions/, not here): dw.refresh_day writes
+-- dw.daily_device_overview itself, from the same read of the day; the trigger
+-- daily_overview_to_device that 0004's comment names, and its functions, are gone.
+--
 -- The index is built on every monthly partition in this transaction (CREATE INDEX on the
 -- partitioned table): the tables are locked against writes while it builds, seconds per
 -- million events. New partitions get it from the partitioned index.
