@@ -8,8 +8,9 @@ twice more), ``head`` by the current SQL. After 3, 12 and 30 days of June are lo
 newest day is refreshed with ``dw.refresh_day`` in each, alternately, a few times; the
 figures are the median seconds per refresh and what one refresh read from dw.events
 (``pg_stat_xact_user_tables``: rows through sequential and index scans, scans) and what
-the day scan touched (``EXPLAIN (ANALYZE, BUFFERS)`` of the scan the refresh makes: pages,
-rows removed by a recheck or filter). Flat means the figures at 30 days are those at 3.
+the day scan touched (``EXPLAIN (ANALYZE, BUFFERS)`` of the scan the refresh makes: shared
+buffer accesses, which an index scan counts again each time it comes back to a page, and rows
+read and thrown away by a recheck or filter). Flat means the figures at 30 days are those at 3.
 
 How the facts are loaded: server-side ``generate_series``, one statement per day (sessions
 of 8 events; 1 percent of each day's events are late, stamped on an earlier day of the
@@ -131,7 +132,7 @@ def day_scan(conn: psycopg.Connection, day: date) -> dict[str, Any]:
     return {
         "plan": sorted({n["Node Type"] + (f" {n['Index Name']}" if "Index Name" in n else "") for n in nodes}),
         "rows": plan["Actual Rows"],
-        "pages": plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0),
+        "buffers": plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0),
         "rows_removed": sum(n.get("Rows Removed by Index Recheck", 0) + n.get("Rows Removed by Filter", 0)
                             for n in nodes),
     }
