@@ -84,7 +84,7 @@ def test_a_changed_definition_reaches_the_database_without_a_migration(db: str, 
     assert columns[-1] == "rejected" and "last_loaded_at" not in columns
     # The re-created view keeps its grant (it is in the view's file), and every trigger is back.
     assert one(db, "SELECT has_table_privilege('dw_reader', 'dw.v_load_health_daily', 'SELECT')")
-    assert one(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 5
+    assert one(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 4
     assert one(db, "SELECT count(*) FROM _sql_definitions") == 2
 
 

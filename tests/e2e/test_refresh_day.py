@@ -5,6 +5,11 @@ buys; a mobile session that views, adds and removes an item without a category a
 next day; a bot that browses. The expected rows below are counted from that input (the
 comments say which events make each figure), not taken from either implementation, and each
 implementation runs in a transaction of its own that is rolled back.
+
+The same input also goes into a warehouse built by the SQL as it was before
+0006_dw_events_day_index (its migrations and its definitions, from git) and refreshed there,
+which is then upgraded: nothing is lost, the rollups stay, and a refresh after the upgrade
+gives the same rows.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from clickstream.warehouse import migrate
+from clickstream.sqlhistory import previous_head
+from clickstream.warehouse import MIGRATIONS_DIR, migrate
 
 pytestmark = pytest.mark.e2e
 
 REFERENCE = Path(__file__).parent / "reference" / "refresh_day_reference.sql"
+UPGRADE = "0006_dw_events_day_index"
 D = date(2024, 3, 10)
 NEXT = D + timedelta(days=1)
 
@@ -108,8 +115,9 @@ EXPECTED = {
         (D, "(direct)", "(none)", "(none)", "(none)", "mobile", 1, 1, 1, Decimal(50)),
         (D, "news.example", "newsletter", "email", "spring", "desktop", 1, 1, 1, Decimal(2000)),
     ],
-    # Kept by the trigger on daily_overview: day, device, events, page views, sessions,
-    # visitors, users, converting sessions, orders, revenue, newest event (bots included).
+    # day, device, events, page views, sessions, visitors, users (bots left out), converting
+    # sessions, orders, revenue (the day's purchases), newest event of the day (bots included:
+    # e12 on D).
     "daily_device_overview": [
         (D, "desktop", 6, 1, 1, 1, 1, 1, 1, Decimal(2000), at(D, 11, 31)),
         (D, "mobile", 4, 1, 1, 1, 0, 0, 0, Decimal(0), at(D, 11, 31)),
@@ -119,26 +127,31 @@ EXPECTED = {
 }
 
 
+def fill(conn: psycopg.Connection) -> None:
+    """Write EVENTS, PURCHASES and SESSIONS into the warehouse behind ``conn``."""
+    conn.execute("SELECT dw.ensure_event_partitions(%s, %s)", (at(D, 0, 0), at(NEXT, 23, 59)))
+    for ts, name, sid, anon, user, device, bot, items in EVENTS:
+        conn.execute("INSERT INTO dw.events (event_id, event_ts, event_name, received_at, session_id, anonymous_id, "
+                     "user_id, device_category, is_bot, items, file_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                     "%s, 1)", (uuid.uuid4(), ts, name, ts, sid, anon, user, device, bot,
+                                None if items is None else json.dumps(items)))
+    for tx, ts, sid, anon, user, value, device, items in PURCHASES:
+        conn.execute("INSERT INTO dw.purchases (transaction_id, event_id, event_ts, session_id, anonymous_id, "
+                     "user_id, value, items, device_category, file_id) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1)",
+                     (tx, uuid.uuid4(), ts, sid, anon, user, value, json.dumps(items), device))
+    for sid, started, device, bot, ref, src, med, camp in SESSIONS:
+        conn.execute("INSERT INTO dw.sessions (session_id, started_at, ended_at, device_category, is_bot, "
+                     "referrer_domain, utm_source, utm_medium, utm_campaign) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (sid, started, started, device, bot, ref, src,
+                                                                     med, camp))
+
+
 @pytest.fixture(scope="module")
 def dsn(pg_dsn: str) -> str:
     migrate(pg_dsn)
     with psycopg.connect(pg_dsn) as c:
-        c.execute("SELECT dw.ensure_event_partitions(%s, %s)", (at(D, 0, 0), at(NEXT, 23, 59)))
-        for ts, name, sid, anon, user, device, bot, items in EVENTS:
-            c.execute("INSERT INTO dw.events (event_id, event_ts, event_name, received_at, session_id, anonymous_id, "
-                      "user_id, device_category, is_bot, items, file_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                      "%s, 1)", (uuid.uuid4(), ts, name, ts, sid, anon, user, device, bot,
-                                 None if items is None else json.dumps(items)))
-        for tx, ts, sid, anon, user, value, device, items in PURCHASES:
-            c.execute("INSERT INTO dw.purchases (transaction_id, event_id, event_ts, session_id, anonymous_id, "
-                      "user_id, value, items, device_category, file_id) "
-                      "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 1)",
-                      (tx, uuid.uuid4(), ts, sid, anon, user, value, json.dumps(items), device))
-        for sid, started, device, bot, ref, src, med, camp in SESSIONS:
-            c.execute("INSERT INTO dw.sessions (session_id, started_at, ended_at, device_category, is_bot, "
-                      "referrer_domain, utm_source, utm_medium, utm_campaign) "
-                      "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", (sid, started, started, device, bot, ref, src,
-                                                                      med, camp))
+        fill(c)
     return pg_dsn
 
 
@@ -170,3 +183,69 @@ def test_refreshing_a_day_again_replaces_its_rows(dsn: str) -> None:
         c.rollback()
     assert got["daily_overview"][0] == (D, 13, 3, *EXPECTED["daily_overview"][0][3:])
     assert got["hourly_traffic"] == sorted(EXPECTED["hourly_traffic"])
+
+
+def test_the_device_overview_has_no_trigger_of_its_own(dsn: str) -> None:
+    """dw.refresh_day writes dw.daily_device_overview itself: no trigger rescans the facts."""
+    with psycopg.connect(dsn) as c:
+        triggers = c.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'dw.daily_overview'::regclass "
+                             "AND NOT tgisinternal").fetchall()
+        c.execute("SELECT dw.refresh_day(%s)", (D,))
+        rows = c.execute("SELECT count(*) FROM dw.daily_device_overview WHERE day = %s", (D,)).fetchone()[0]
+        c.rollback()
+    assert triggers == [] and rows == 2
+
+
+@pytest.fixture
+def upgraded(pg_server, tmp_path: Path):
+    """A warehouse built, filled and refreshed by the SQL before UPGRADE, then upgraded."""
+    name = f"t_refresh_upgrade_{uuid.uuid4().hex[:8]}"
+    db = pg_server.create_database(name)
+    old = previous_head("sql/dw", f"{UPGRADE}.sql", tmp_path / "dw")
+    assert not (old / f"{UPGRADE}.sql").exists()
+    assert UPGRADE not in migrate(db, old)
+    with psycopg.connect(db) as c:
+        fill(c)
+        before = rollups(c, "dw.refresh_day")
+        counts = c.execute("SELECT (SELECT count(*) FROM dw.events), (SELECT count(*) FROM dw.purchases), "
+                           "(SELECT count(*) FROM dw.sessions)").fetchone()
+    applied = migrate(db, MIGRATIONS_DIR)
+    yield db, before, counts, applied
+    pg_server.drop_database(name)
+
+
+def test_the_upgrade_keeps_every_row_and_a_refresh_after_it_gives_the_same_rollups(upgraded) -> None:
+    db, before, counts, applied = upgraded
+    assert applied == [UPGRADE]
+    assert before == {t: sorted(rows) for t, rows in EXPECTED.items()}  # the old SQL, by hand
+    with psycopg.connect(db) as c:
+        kept = {t: sorted(c.execute(f"SELECT * FROM dw.{t}").fetchall()) for t in EXPECTED}
+        assert c.execute("SELECT (SELECT count(*) FROM dw.events), (SELECT count(*) FROM dw.purchases), "
+                         "(SELECT count(*) FROM dw.sessions)").fetchone() == counts == (len(EVENTS), 2, 3)
+        after = rollups(c, "dw.refresh_day")
+        c.rollback()
+    assert kept == before
+    assert after == before
+
+
+def test_after_the_upgrade_every_partition_has_only_the_indexes_with_a_reader(upgraded) -> None:
+    db = upgraded[0]
+    with psycopg.connect(db) as c:
+        indexes = c.execute(
+            "SELECT c.relname, array_agg(pg_get_indexdef(i.indexrelid) ORDER BY 1) FROM pg_inherits h "
+            "JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_index i ON i.indrelid = c.oid "
+            "WHERE h.inhparent = 'dw.events'::regclass GROUP BY c.relname ORDER BY 1").fetchall()
+        gone = c.execute("SELECT to_regproc('dw.refresh_device_overview'), "
+                         "to_regproc('dw.daily_overview_to_device')").fetchone()
+        # The day scan of dw.refresh_day reads the event_ts index (seq scans off: 14 rows).
+        c.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in c.execute(
+            "EXPLAIN SELECT event_ts FROM dw.events WHERE event_ts >= %s AND event_ts < %s",
+            (at(D, 0, 0), at(NEXT, 0, 0))).fetchall())
+    assert [name for name, _ in indexes] == ["events_2024_03"]
+    defs = indexes[0][1]
+    assert len(defs) == 2, defs
+    assert any("(event_id, event_ts)" in d and "UNIQUE" in d for d in defs), defs
+    assert any("btree (event_ts)" in d for d in defs), defs
+    assert gone == (None, None)
+    assert "events_2024_03_event_ts_idx" in plan, plan

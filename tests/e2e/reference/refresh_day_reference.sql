@@ -22,6 +22,11 @@
 -- * daily_acquisition: sessions started that day (non-bot) by referrer domain ('(direct)'),
 --   UTM source, medium, campaign ('(none)') and device: sessions, converting sessions, and
 --   their purchases and revenue (purchases of those sessions, on any day).
+-- * daily_device_overview: per device, non-bot events, page views, distinct sessions,
+--   visitors and users, and the day's purchases: distinct converting sessions, orders and
+--   revenue; newest_event_at is the day's newest event, bots included, on every row. No rows
+--   for a day without events (it was kept in step with daily_overview by a trigger before
+--   issue 15 moved it into dw.refresh_day).
 --
 -- Created in a schema of its own (reference) by the tests, inside a transaction they roll back.
 
@@ -156,5 +161,32 @@ BEGIN
            coalesce(sum(p.revenue), 0)
       FROM s LEFT JOIN p USING (session_id)
      GROUP BY s.referrer_domain, s.utm_source, s.utm_medium, s.utm_campaign, s.device_category;
+
+    DELETE FROM dw.daily_device_overview WHERE day = d;
+    INSERT INTO dw.daily_device_overview
+    WITH ev AS (
+        SELECT e.device_category,
+               count(*) AS events,
+               count(*) FILTER (WHERE e.event_name = 'page_view') AS page_views,
+               count(DISTINCT e.session_id) AS sessions,
+               count(DISTINCT e.anonymous_id) AS visitors,
+               count(DISTINCT e.user_id) AS users
+          FROM dw.events e
+         WHERE e.event_ts >= lo AND e.event_ts < hi AND NOT e.is_bot
+         GROUP BY e.device_category
+    ), pu AS (
+        SELECT p.device_category, count(DISTINCT p.session_id) AS converting_sessions,
+               count(*) AS orders, coalesce(sum(p.value), 0) AS revenue
+          FROM dw.purchases p
+         WHERE p.event_ts >= lo AND p.event_ts < hi
+         GROUP BY p.device_category
+    )
+    SELECT d, coalesce(ev.device_category, pu.device_category),
+           coalesce(ev.events, 0), coalesce(ev.page_views, 0), coalesce(ev.sessions, 0),
+           coalesce(ev.visitors, 0), coalesce(ev.users, 0),
+           coalesce(pu.converting_sessions, 0), coalesce(pu.orders, 0), coalesce(pu.revenue, 0),
+           (SELECT max(e.event_ts) FROM dw.events e WHERE e.event_ts >= lo AND e.event_ts < hi)
+      FROM ev FULL JOIN pu ON pu.device_category = ev.device_category
+     WHERE EXISTS (SELECT FROM dw.events e WHERE e.event_ts >= lo AND e.event_ts < hi);
 END;
 $$;

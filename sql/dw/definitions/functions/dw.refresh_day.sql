@@ -1,15 +1,18 @@
 -- Recomputes every day rollup of day d (UTC) from the facts: dw.daily_overview,
--- dw.daily_funnel, dw.product_daily, dw.hourly_traffic, dw.daily_acquisition (and, through
--- the trigger on dw.daily_overview, dw.daily_device_overview). The ETL calls it for every
--- day in dw.dirty_days. Each rollup is deleted and re-inserted for the whole day, which is
--- always correct under late events, replays and duplicates.
+-- dw.daily_funnel, dw.product_daily, dw.hourly_traffic, dw.daily_acquisition and
+-- dw.daily_device_overview. The ETL calls it for every day in dw.dirty_days. Each rollup is
+-- deleted and re-inserted for the whole day, which is always correct under late events,
+-- replays and duplicates.
 --
--- The day's facts are read once: its rows are copied into a narrow temporary table (the
--- columns the rollups use), items are expanded once, and distinct values are counted
--- through hash aggregates (SELECT DISTINCT / GROUP BY) instead of count(DISTINCT) sorts;
--- the funnel groups its steps once per (device, category, session) with a flag per step.
--- work_mem is raised for the function's own statements only (SET clause), so a busy day
--- sorts in memory; 128MB bounds one refresh on the DW host.
+-- The day's facts are read once, through the btree events_ts_idx (0006_dw_events_day_index),
+-- so the cost of a day does not grow with the days already in its monthly partition: its
+-- rows are copied into a narrow temporary table (the columns the rollups use), items are
+-- expanded once, and distinct values are counted through hash aggregates (SELECT DISTINCT /
+-- GROUP BY) instead of count(DISTINCT) sorts; the funnel groups its steps once per (device,
+-- category, session) with a flag per step. The device overview is computed here from the
+-- same temporary table (it was kept by a trigger on dw.daily_overview that read the day's
+-- facts twice more). work_mem is raised for the function's own statements only (SET
+-- clause), so a busy day sorts in memory; 128MB bounds one refresh on the DW host.
 --
 -- The rollup semantics are pinned by tests/e2e/reference/refresh_day_reference.sql, a
 -- plain one-statement-per-rollup implementation that tests/e2e/test_refresh_day.py and
@@ -175,6 +178,52 @@ BEGIN
            coalesce(sum(p.revenue), 0)
       FROM s LEFT JOIN p USING (session_id)
      GROUP BY s.referrer_domain, s.utm_source, s.utm_medium, s.utm_campaign, s.device_category;
+
+    -- Per device, bots excluded (dw.purchases holds no bot purchases); newest_event_at is the
+    -- day's newest event, bots included, on every row. No rows for a day without events,
+    -- like dw.daily_overview.
+    DELETE FROM dw.daily_device_overview WHERE day = d;
+    INSERT INTO dw.daily_device_overview
+    WITH nb AS (
+        SELECT device_category, event_name, session_id, anonymous_id, user_id
+          FROM refresh_ev WHERE NOT is_bot
+    ), ev AS (
+        SELECT device_category, count(*) AS events,
+               count(*) FILTER (WHERE event_name = 'page_view') AS page_views
+          FROM nb GROUP BY device_category
+    ), se AS (
+        SELECT device_category, count(*) AS sessions
+          FROM (SELECT DISTINCT device_category, session_id FROM nb
+                 WHERE session_id IS NOT NULL) x
+         GROUP BY device_category
+    ), vi AS (
+        SELECT device_category, count(*) AS visitors
+          FROM (SELECT DISTINCT device_category, anonymous_id FROM nb
+                 WHERE anonymous_id IS NOT NULL) x
+         GROUP BY device_category
+    ), us AS (
+        SELECT device_category, count(*) AS users
+          FROM (SELECT DISTINCT device_category, user_id FROM nb WHERE user_id IS NOT NULL) x
+         GROUP BY device_category
+    ), pu AS (
+        SELECT p.device_category, count(DISTINCT p.session_id) AS converting_sessions,
+               count(*) AS orders, coalesce(sum(p.value), 0) AS revenue
+          FROM dw.purchases p
+         WHERE p.event_ts >= lo AND p.event_ts < hi
+         GROUP BY p.device_category
+    ), newest AS (
+        SELECT max(event_ts) AS at FROM refresh_ev
+    )
+    SELECT d, coalesce(ev.device_category, pu.device_category),
+           coalesce(ev.events, 0), coalesce(ev.page_views, 0), coalesce(se.sessions, 0),
+           coalesce(vi.visitors, 0), coalesce(us.users, 0),
+           coalesce(pu.converting_sessions, 0), coalesce(pu.orders, 0), coalesce(pu.revenue, 0),
+           newest.at
+      FROM ev LEFT JOIN se USING (device_category) LEFT JOIN vi USING (device_category)
+      LEFT JOIN us USING (device_category)
+      FULL JOIN pu ON pu.device_category = ev.device_category
+     CROSS JOIN newest
+     WHERE newest.at IS NOT NULL;
 
     DROP TABLE pg_temp.refresh_items;
     DROP TABLE pg_temp.refresh_ev;
