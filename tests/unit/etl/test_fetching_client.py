@@ -7,6 +7,8 @@ import pytest
 from etl.config import ConfigError, Settings
 from etl.fetching import s3_client
 
+pytestmark = pytest.mark.unit
+
 ENV = {"RAW_BUCKET": "b", "DW_DSN": "postgresql://x/y"}
 
 
