@@ -18,6 +18,10 @@ Usage::
         proxy.fail(key=key, mode="status", status=503, code="SlowDown", times=3)
         ...
         proxy.gets(key)   # how many GETs of that key reached the proxy
+        proxy.stats()     # client connections accepted, requests in flight at most
+
+The counters let a test check a client's connection reuse (connections accepted against
+requests served) and its bound on requests in flight, which a delay makes visible.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -61,6 +65,15 @@ class Fault:
         if self.bucket is not None and bucket != self.bucket:
             return False
         return self.key is None or bool(self.key.fullmatch(key))
+
+
+@dataclass(frozen=True)
+class ProxyStats:
+    """What :meth:`S3Proxy.stats` counts since the start (or the last :meth:`S3Proxy.reset_stats`)."""
+
+    connections: int
+    requests: int
+    peak_in_flight: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,10 @@ class S3Proxy:
         self._slots = threading.BoundedSemaphore(self.max_connections)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections = 0
+        self._requests = 0
+        self._in_flight = 0
+        self._peak_in_flight = 0
 
     # -- control ----------------------------------------------------------------------------
     def fail(self, *, key: str | re.Pattern[str] | None = None, mode: str = "status", method: str | None = "GET",
@@ -140,6 +157,31 @@ class S3Proxy:
         """How many GETs of ``key`` the proxy has seen (forwarded or failed)."""
         with self._lock:
             return sum(1 for s in self.seen if s.method == "GET" and s.key == key)
+
+    def stats(self) -> ProxyStats:
+        """Client connections accepted, requests received, and the most ever in flight at once."""
+        with self._lock:
+            return ProxyStats(self._connections, self._requests, self._peak_in_flight)
+
+    def reset_stats(self) -> None:
+        """Start the counters of :meth:`stats` from zero (requests in flight now still count)."""
+        with self._lock:
+            self._connections = self._requests = 0
+            self._peak_in_flight = self._in_flight
+
+    def _connected(self) -> None:
+        with self._lock:
+            self._connections += 1
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._requests += 1
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _fault_for(self, method: str, bucket: str, key: str) -> Fault | None:
         with self._lock:
@@ -208,6 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     owner: S3Proxy
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+    #: Headers and body go out as separate writes: with Nagle's algorithm on, a kept-alive
+    #: connection then waits for the client's delayed ACK (~40 ms) on every response, a
+    #: latency the proxy would add on its own to every request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: the tests read .seen
         pass
@@ -217,7 +263,18 @@ class _Handler(BaseHTTPRequestHandler):
         bucket, _, key = path.lstrip("/").partition("/")
         return unquote(bucket), unquote(key)
 
+    def setup(self) -> None:
+        super().setup()
+        self.owner._connected()
+
     def _handle(self) -> None:
+        self.owner._enter()
+        try:
+            self._serve_one()
+        finally:
+            self.owner._leave()
+
+    def _serve_one(self) -> None:
         p = self.owner
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._reply(501, b"chunked request bodies are not supported by the test proxy")
@@ -305,3 +362,30 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve in a process of its own until stdin closes, then print :meth:`S3Proxy.stats` as JSON.
+
+    The latency benchmark runs the proxy this way so that its work is not charged to (nor
+    competes for the GIL with) the process being measured. The first line written is the
+    proxy's URL.
+    """
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(description="loopback S3 proxy adding a fixed delay per request")
+    parser.add_argument("upstream", help="the emulator's http:// URL (loopback)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each forwarded request")
+    parser.add_argument("--max-connections", type=int, default=64)
+    args = parser.parse_args(argv)
+    with S3Proxy(args.upstream, latency_s=args.latency_ms / 1000, max_connections=args.max_connections) as proxy:
+        print(proxy.url, flush=True)
+        sys.stdin.read()
+        print(json.dumps(asdict(proxy.stats())), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

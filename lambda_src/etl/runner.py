@@ -380,7 +380,7 @@ def run(
     today = today or datetime.now(UTC).date()
     hook = hook or _no_hook
     summary = Summary()
-    s3 = s3 or s3_client()
+    s3 = s3 or s3_client(settings)
     conn = db.connect(settings)
     lock = None
     try:
@@ -453,7 +453,7 @@ def replay_day(settings: Settings, day: date, *, s3=None, deadline: Deadline | N
     """
     started = time.monotonic()
     summary = Summary()
-    s3 = s3 or s3_client()
+    s3 = s3 or s3_client(settings)
     deadline = deadline or Deadline()
     hook = hook or _no_hook
     conn = db.connect(settings)

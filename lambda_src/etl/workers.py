@@ -140,8 +140,9 @@ class ProcessPool:
 def _serve() -> None:
     """Worker main loop: settings, then requests until stdin closes.
 
-    GETs run on a few threads as soon as requests arrive, so the next objects are in flight
-    while this process parses (an S3 GET is mostly waiting); results go back in order.
+    GETs run on ``gets_in_flight`` threads sharing one S3 client (and its connection pool)
+    as soon as requests arrive, so the next objects are in flight while this process
+    parses (an S3 GET is mostly waiting); results go back in order.
     """
     import queue
     from concurrent.futures import ThreadPoolExecutor
@@ -152,9 +153,9 @@ def _serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the result pipe
     settings = pickle.load(stdin)  # noqa: S301 - the parent's pipe, nothing else
-    s3 = s3_client()
-    gets = ThreadPoolExecutor(max_workers=_GET_THREADS, thread_name_prefix="etl-get")
-    inflight: queue.Queue = queue.Queue(maxsize=_GET_THREADS * 2)
+    s3 = s3_client(settings)
+    gets = ThreadPoolExecutor(max_workers=settings.gets_in_flight, thread_name_prefix="etl-get")
+    inflight: queue.Queue = queue.Queue(maxsize=settings.gets_in_flight * 2)
 
     def requests() -> None:
         while True:
@@ -177,9 +178,6 @@ def _serve() -> None:
         pickle.dump(msg, stdout, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
     gets.shutdown(wait=False, cancel_futures=True)
-
-
-_GET_THREADS = 4
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
 
-from clickstream.s3proxy import S3Proxy
+from clickstream.s3proxy import ProxyStats, S3Proxy
 
 pytestmark = pytest.mark.harness
 
@@ -92,3 +92,24 @@ def test_only_loopback(emulator) -> None:
         S3Proxy(emulator.endpoint_url, host="0.0.0.0")  # noqa: S104 - the refusal under test
     with pytest.raises(ValueError, match="mode must be one of"):
         S3Proxy(emulator.endpoint_url).fail(mode="explode")
+
+
+def test_it_counts_connections_and_requests_in_flight(proxy: S3Proxy, client) -> None:
+    """What the ETL's reuse and in-flight tests read: kept-alive GETs share one connection,
+    and requests held by the delay are counted at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [put(b"x") for _ in range(5)]
+    proxy.reset_stats()
+    for key in keys:
+        client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert proxy.stats() == ProxyStats(connections=1, requests=5, peak_in_flight=1)
+    proxy.reset_stats()
+    proxy.latency_s = 0.3
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(lambda k: client.get_object(Bucket=BUCKET, Key=k)["Body"].read(), keys[:3]))
+    finally:
+        proxy.latency_s = 0.0
+    stats = proxy.stats()
+    assert stats.requests == 3 and 2 <= stats.peak_in_flight <= 3
