@@ -131,7 +131,8 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
 
     # Server-side COPY of the same rows into the same table in a fresh warehouse.
     dump = Path(pg.base_dir) / f"events_{suffix}.copy"
-    with psycopg.connect(dsn, autocommit=True) as c:
+    # Server-side files need the superuser (the bench databases belong to a plain owner role).
+    with psycopg.connect(pg.dsn(f"bench_etl_{suffix}"), autocommit=True) as c:
         c.execute(f"COPY (SELECT * FROM dw.events) TO '{dump}'")
         lo, hi = c.execute("SELECT min(event_ts), max(event_ts) FROM dw.events").fetchone()
         rows = c.execute("SELECT count(*) FROM dw.events").fetchone()[0]
@@ -139,6 +140,7 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
     migrate(dsn2)
     with psycopg.connect(dsn2, autocommit=True) as c:
         c.execute("SELECT dw.ensure_event_partitions(%s, %s)", (lo, hi))
+    with psycopg.connect(pg.dsn(f"bench_copy_{suffix}"), autocommit=True) as c:
         c.execute("CHECKPOINT")  # the ETL's database had its own; start both from clean
         pg_cpu0 = _cpu(ctx, pg)["postgres"]
         t0 = time.perf_counter()
