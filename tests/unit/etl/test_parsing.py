@@ -6,9 +6,11 @@ import gzip
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import orjson
 import pytest
+from etl import useragent
 from etl.config import ConfigError, Settings
 from etl.listing import days_to_list
 from etl.parsing import ObjectError, gunzip_chunks, iter_lines, parse_object, referrer_domain
@@ -97,6 +99,16 @@ def test_device_and_referrer():
     assert device_category(None) == "unknown"
     assert referrer_domain("https://www.Google.com/search?q=x") == "google.com"
     assert referrer_domain("not a url") is None and referrer_domain("http://[::1") is None
+
+
+def test_each_distinct_user_agent_is_classified_once():
+    agents = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148", "curl/8.5.0",
+              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126"]
+    device_category.cache_clear()
+    with mock.patch("etl.useragent.BOT", wraps=useragent.BOT) as bot:
+        po = parse([orjson.dumps(ev(user_agent=agents[i % 3])) for i in range(30)])
+    assert len(po.event_ids) == 30 and bot.search.call_count == 3
+    assert [r["device_category"] for r in po.rows[:3]] == ["mobile", "bot", "desktop"]
 
 
 def test_days_to_list_and_settings():
