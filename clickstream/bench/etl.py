@@ -184,6 +184,8 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     from sqlalchemy import create_engine
 
     limit = 20_000 if ctx.quick else 100_000
+    if os.environ.get("BENCH_ETL_SCALE"):
+        limit = max(2_000, int(limit * float(os.environ["BENCH_ETL_SCALE"])))
     sample, count = [], 0
     for o in objects:
         if "/rejected/" in o.key:

@@ -155,7 +155,7 @@ class ParsedObject:
 
     def for_loader(self) -> ParsedObject:
         """What a parse worker sends the loader: no body, no row tuples (see the class doc)."""
-        return replace(self, body=None, rejects=[], sessions=[], purchases=[], reparser=None)
+        return replace(self, body=None, rejects=[], sessions=[], purchases=[], options={}, reparser=None)
 
     @property
     def rows(self) -> list[dict[str, str | None]]:
