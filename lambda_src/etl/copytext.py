@@ -23,11 +23,14 @@ def copy_line(fields: tuple, escape: bool) -> str:
     return "\t".join(["\\N" if v is None else v for v in fields])
 
 
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
 def _field(v: object) -> str:
+    if v.__class__ is str:
+        return v.translate(_COPY_ESCAPES) if _SPECIAL.search(v) else v  # type: ignore[arg-type, attr-defined]
     if v is None:
         return "\\N"
-    if v.__class__ is str:
-        return v.translate(_COPY_ESCAPES)  # type: ignore[attr-defined]
     if v is True or v is False:
         return "t" if v else "f"
     if isinstance(v, datetime):

@@ -30,7 +30,7 @@ partial aggregates) and re-exports the names its callers use.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 
@@ -155,7 +155,10 @@ class ParsedObject:
 
     def for_loader(self) -> ParsedObject:
         """What a parse worker sends the loader: no body, no row tuples (see the class doc)."""
-        return replace(self, body=None, rejects=[], sessions=[], purchases=[], options={}, reparser=None)
+        shipped = object.__new__(ParsedObject)  # a shallow copy: dataclasses.replace re-runs __init__
+        shipped.__dict__.update(self.__dict__, body=None, rejects=[], sessions=[], purchases=[], options={},
+                                reparser=None)
+        return shipped
 
     @property
     def rows(self) -> list[dict[str, str | None]]:
