@@ -17,6 +17,10 @@ Figures, all measured in the same run on the same machine:
   shared 2-core machine wall time swings with other load; CPU seconds per component do
   not, and they show what bounds the end-to-end figure. ``stage_seconds`` splits the wall
   time into load (fetch/parse/COPY/merge, overlapped) and rollup refresh.
+* ``by_object_size``: the ETL rate, its own COPY ceiling, the ratio and the CPU split per
+  event (``cpu_us_per_event``: ETL parent, parse workers, PostgreSQL, emulator) at about 5,
+  25 and 150 events per object (:data:`SIZES`); the top-level figures are the 150 case's.
+  ``BENCH_ETL_SCALE=0.2`` runs every size at a fifth of its full event count (a medium run).
 """
 
 from __future__ import annotations
@@ -35,27 +39,77 @@ import psycopg
 from clickstream.traffic import TrafficConfig, generate, write_to_s3
 from clickstream.warehouse import migrate
 
+#: The generator's ``events_per_object`` knob -> what it gives per object (measured): 25 is
+#: its default, one request per browser (about 5 events per object); 30 lets requests mix
+#: browsers (about 25); 500 is the large-object comparison (about 150).
+SIZES = (("5", 25), ("25", 30), ("150", 500))
+
+
+def _events(ctx, label: str) -> int:
+    """Events per size: full, quick, or scaled by BENCH_ETL_SCALE (a medium run on a loaded box)."""
+    full = {"5": 100_000, "25": 250_000, "150": 1_000_000}[label]
+    quick = {"5": 10_000, "25": 20_000, "150": 50_000}[label]
+    scale = os.environ.get("BENCH_ETL_SCALE")
+    if scale:
+        return max(2_000, int(full * float(scale)))
+    return quick if ctx.quick else full
+
 
 def run(ctx) -> dict:
+    s3 = boto3.client("s3")
+    sizes: dict[str, dict] = {}
+    main: dict = {}
+    for label, epo in SIZES:
+        case = _case(ctx, s3, label, epo)
+        main = case.pop("_main")
+        sizes[label] = case
+    big = sizes["150"]
+    objects, truth, suffix = main["objects"], main["truth"], main["suffix"]
+    naive_rate, naive_n = _naive(ctx, s3, main["bucket"], objects, ctx.pg, suffix)
+    ctx.pg.drop_database(f"bench_naive_{suffix}")
+    etl_rate, copy_rate = big["etl_events_per_s"], big["copy_ceiling_events_per_s"]
+    return {
+        "events": truth.lines_sent,
+        "objects": len(objects),
+        "generate_s": big["generate_s"],
+        "etl_events_per_s": {"value": etl_rate, "target": 100_000,
+                             "baseline": "copy_ceiling_events_per_s"},
+        "copy_ceiling_events_per_s": {"value": copy_rate},
+        "etl_vs_copy_ratio": {"value": big["etl_vs_copy_ratio"], "target": 0.8},
+        "naive_events_per_s": {"value": round(naive_rate), "sample_events": naive_n},
+        "etl_vs_naive_ratio": {"value": round(etl_rate / naive_rate, 1)},
+        "cpu_seconds": {"etl": big["cpu_seconds"], "copy_ceiling_postgres": big["copy_ceiling_postgres_cpu_s"],
+                        "us_per_event": big["cpu_us_per_event"]},
+        "stage_seconds": big["stage_seconds"],
+        "emulator_gets": len(objects),
+        "etl_summary": big["etl_summary"],
+        "correct": all(c["correct"] for c in sizes.values()),
+        # The same figures at each object size (events per object as the generator makes them),
+        # each with its own COPY ceiling of its own rows measured right after it.
+        "by_object_size": sizes,
+        "load_average": list(os.getloadavg()),
+    }
+
+
+def _case(ctx, s3, label: str, epo: int) -> dict:
+    """One object size: generate, upload, one ETL run (CPU split), then the COPY ceiling."""
     from etl.config import Settings
     from etl.runner import run as etl_run
 
-    n = 50_000 if ctx.quick else 1_000_000
-    bucket = f"bench-etl-{int(time.time())}"
-    s3 = boto3.client("s3")
+    n = _events(ctx, label)
+    suffix = f"{int(time.time())}_{label}"
+    bucket = f"bench-etl-{suffix.replace('_', '-')}"
     s3.create_bucket(Bucket=bucket)
-
     t0 = time.perf_counter()
-    cfg = TrafficConfig(seed=11, events=n, days=3, events_per_object=500)
+    cfg = TrafficConfig(seed=11, events=n, days=3, events_per_object=epo)
     objects, truth = generate(cfg)
     gen_s = time.perf_counter() - t0
-    ctx.log(f"generated {truth.lines_sent} lines in {len(objects)} objects in {gen_s:.1f}s")
+    ctx.log(f"[{label}/object] generated {truth.lines_sent} lines in {len(objects)} objects in {gen_s:.1f}s")
     t0 = time.perf_counter()
     write_to_s3(objects, bucket, s3)
-    ctx.log(f"uploaded in {time.perf_counter() - t0:.1f}s")
+    ctx.log(f"[{label}/object] uploaded in {time.perf_counter() - t0:.1f}s")
 
     pg = ctx.pg
-    suffix = str(int(time.time()))
     dsn = pg.create_database(f"bench_etl_{suffix}")
     migrate(dsn)
     settings = Settings(raw_bucket=bucket, dw_dsn=dsn)
@@ -72,12 +126,13 @@ def run(ctx) -> dict:
     cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in _cpu(ctx, pg).items()}
     stages["refresh"] = etl_s - stages.get("load", etl_s)
     etl_rate = truth.lines_sent / etl_s
-    ctx.log(f"ETL {etl_s:.1f}s -> {etl_rate:,.0f} events/s ({summary['events_loaded']} loaded); "
+    ctx.log(f"[{label}/object] ETL {etl_s:.1f}s -> {etl_rate:,.0f} events/s ({summary['events_loaded']} loaded); "
             f"cpu {cpu}; stages {stages}")
 
     # Server-side COPY of the same rows into the same table in a fresh warehouse.
     dump = Path(pg.base_dir) / f"events_{suffix}.copy"
-    with psycopg.connect(dsn, autocommit=True) as c:
+    # Server-side files need the superuser (the bench databases belong to a plain owner role).
+    with psycopg.connect(pg.dsn(f"bench_etl_{suffix}"), autocommit=True) as c:
         c.execute(f"COPY (SELECT * FROM dw.events) TO '{dump}'")
         lo, hi = c.execute("SELECT min(event_ts), max(event_ts) FROM dw.events").fetchone()
         rows = c.execute("SELECT count(*) FROM dw.events").fetchone()[0]
@@ -85,6 +140,7 @@ def run(ctx) -> dict:
     migrate(dsn2)
     with psycopg.connect(dsn2, autocommit=True) as c:
         c.execute("SELECT dw.ensure_event_partitions(%s, %s)", (lo, hi))
+    with psycopg.connect(pg.dsn(f"bench_copy_{suffix}"), autocommit=True) as c:
         c.execute("CHECKPOINT")  # the ETL's database had its own; start both from clean
         pg_cpu0 = _cpu(ctx, pg)["postgres"]
         t0 = time.perf_counter()
@@ -92,33 +148,33 @@ def run(ctx) -> dict:
         copy_s = time.perf_counter() - t0
         copy_cpu = _cpu(ctx, pg)["postgres"] - pg_cpu0
     copy_rate = rows / copy_s
-    ctx.log(f"server-side COPY {rows} rows in {copy_s:.1f}s -> {copy_rate:,.0f} rows/s "
+    ctx.log(f"[{label}/object] server-side COPY {rows} rows in {copy_s:.1f}s -> {copy_rate:,.0f} rows/s "
             f"(postgres cpu {copy_cpu:.1f}s)")
-
-    naive_rate, naive_n = _naive(ctx, s3, bucket, objects, pg, suffix)
-    for name in (f"bench_etl_{suffix}", f"bench_copy_{suffix}", f"bench_naive_{suffix}"):
+    for name in (f"bench_etl_{suffix}", f"bench_copy_{suffix}"):
         pg.drop_database(name)
     dump.unlink(missing_ok=True)
-
+    per_event = {k: round(v / truth.lines_sent * 1e6, 1) for k, v in cpu.items()}
+    per_event["total"] = round(sum(cpu.values()) / truth.lines_sent * 1e6, 1)
+    per_event["copy_ceiling_postgres"] = round(copy_cpu / max(rows, 1) * 1e6, 1)
     return {
         "events": truth.lines_sent,
         "objects": len(objects),
+        "events_per_object": round(truth.lines_sent / len(objects), 1),
         "generate_s": round(gen_s, 2),
-        "etl_events_per_s": {"value": round(etl_rate), "target": 100_000,
-                             "baseline": "copy_ceiling_events_per_s"},
-        "copy_ceiling_events_per_s": {"value": round(copy_rate)},
-        "etl_vs_copy_ratio": {"value": round(etl_rate / copy_rate, 3), "target": 0.8},
-        "naive_events_per_s": {"value": round(naive_rate), "sample_events": naive_n},
-        "etl_vs_naive_ratio": {"value": round(etl_rate / naive_rate, 1)},
-        "cpu_seconds": {"etl": cpu, "copy_ceiling_postgres": round(copy_cpu, 2),
-                        "us_per_event": {k: round(v / truth.lines_sent * 1e6, 1)
-                                         for k, v in cpu.items()}},
+        "etl_seconds": round(etl_s, 2),
+        "etl_events_per_s": round(etl_rate),
+        "copy_ceiling_events_per_s": round(copy_rate),
+        "etl_vs_copy_ratio": round(etl_rate / copy_rate, 3),
+        "cpu_seconds": cpu,
+        "copy_ceiling_postgres_cpu_s": round(copy_cpu, 2),
+        # CPU per event in each place: the ETL parent (listing, loader, SQL client), its parse
+        # workers (GET client, gunzip, parse, COPY text), PostgreSQL, the emulator (serving GETs).
+        "cpu_us_per_event": per_event,
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
-        "emulator_gets": len(objects),
         "etl_summary": {k: summary[k] for k in ("files_loaded", "events_loaded", "duplicates",
                                                 "rejected", "files_failed", "days_refreshed")},
-        "correct": summary["events_loaded"] == truth.unique_events
-        and summary["rejected"] == truth.rejected,
+        "correct": summary["events_loaded"] == truth.unique_events and summary["rejected"] == truth.rejected,
+        "_main": {"objects": objects, "truth": truth, "suffix": suffix, "bucket": bucket},
     }
 
 
@@ -128,6 +184,8 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     from sqlalchemy import create_engine
 
     limit = 20_000 if ctx.quick else 100_000
+    if os.environ.get("BENCH_ETL_SCALE"):
+        limit = max(2_000, int(limit * float(os.environ["BENCH_ETL_SCALE"])))
     sample, count = [], 0
     for o in objects:
         if "/rejected/" in o.key:

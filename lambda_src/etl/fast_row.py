@@ -5,14 +5,14 @@ as the reference (:mod:`etl.fields`): one type/length sweep over the text fields
 timestamp shape, a cache for the per-request timestamps; at the first surprise it returns
 None and the line goes through :func:`etl.strict_row.event_row`, which applies the same rules
 one by one and raises the precise reason. So it accepts a subset of what the reference
-accepts and builds the same values (timestamps in their original, canonical text, which
-PostgreSQL reads as the same instant; items as the original list, the same jsonb); only the
-reference explains refusals. ``tests/unit/etl/test_row_builders.py`` holds it to that.
+accepts and builds the same bytes (timestamps in their original text when it is canonical,
+:data:`~etl.strict_row.CANONICAL_TS`, as the reference keeps them; items as the original
+list when its keys are the reference's, in its order); only the reference explains refusals.
+``tests/unit/etl/test_row_builders.py`` holds it to that.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 import orjson
@@ -20,13 +20,12 @@ import orjson
 from etl import fields
 from etl.derived import device_category, referrer_domain
 from etl.fields import COL, EVENT_COLUMNS, EVENT_NAMES, TEXTS
-from etl.strict_row import UUID
+from etl.strict_row import CANONICAL_TS, UUID
 
 #: (key, limit, position, required) of the text fields read from the event and from its page.
 _EV_TEXTS = tuple((t.key, t.max_chars, t.pos, t.required) for t in TEXTS if t.source == "event")
 _PAGE_TEXTS = tuple((t.key, t.max_chars, t.pos, t.required) for t in TEXTS if t.source == "page")
-_FAST_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
-_ITEM_KEYS = frozenset(fields.ITEM_KEYS)
+_ITEM_KEYS = fields.ITEM_KEYS
 _NUM = (int, float)
 _N = len(EVENT_COLUMNS)
 _EMPTY: dict = {}
@@ -39,7 +38,7 @@ def _fast_ts(value: object, cache: dict[str, datetime]) -> datetime | None:
     """A timestamp in the canonical shape (which PostgreSQL reads to the same instant)."""
     ts = cache.get(value) if value.__class__ is str else None  # type: ignore[arg-type]
     if ts is None:
-        if value.__class__ is not str or not _FAST_TS.fullmatch(value):  # type: ignore[arg-type]
+        if value.__class__ is not str or not CANONICAL_TS.fullmatch(value):  # type: ignore[arg-type]
             return None
         try:
             ts = datetime.fromisoformat(value)  # type: ignore[arg-type]
@@ -56,16 +55,17 @@ def _in(v: object, bounds: tuple[float, float]) -> bool:
 
 
 def _fast_items(v: list) -> str | None:
-    """Items JSON when every item has exactly the known keys with valid values, else None.
+    """Items JSON when every item has exactly the known keys, in the reference's order, with
+    valid values, else None.
 
-    The original list is dumped as is: with exactly the known keys it is the same jsonb
-    value the reference builds (jsonb does not keep key order).
+    The original list is dumped as is: with exactly those keys in that order it is the
+    very text the reference writes.
     """
     if len(v) > fields.MAX_ITEMS:
         return None
     qlo, qhi = fields.QUANTITY_RANGE
     for it in v:
-        if it.__class__ is not dict or it.keys() != _ITEM_KEYS:
+        if it.__class__ is not dict or tuple(it) != _ITEM_KEYS:
             return None
         i = it["item_id"]
         if i.__class__ is not str or not i or len(i) > fields.MAX_ITEM_ID_CHARS:

@@ -332,37 +332,42 @@ def _copy_events(cur: psycopg.Cursor, objs: list[ParsedObject], file_ids: dict[s
                 cp.write(o.copy_text.replace(b"\n", b"\t%d\n" % file_ids[o.key]))
 
 
-def _copy_rows(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+def _copy_text(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], texts: Iterable[bytes]) -> None:
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
+        for text in texts:
+            if text:
+                cp.write(text)
 
 
 def _copy_staging(cur: psycopg.Cursor, objs: list[ParsedObject], file_ids: dict[str, int]) -> None:
-    """Purchases, session partials and rejects into this session's temporary tables."""
-    if any(o.purchases for o in objs):
-        _copy_rows(cur, "etl_purchases", (*PURCHASE_COLUMNS, "file_id"),
-                   ((*p, file_ids[o.key]) for o in objs for p in o.purchases))
-    if any(o.sessions for o in objs):
-        _copy_rows(cur, "etl_sessions", SESSION_COLUMNS, (row for o in objs for row in o.sessions))
-    if any(o.rejects for o in objs):
-        _copy_rows(cur, "etl_rejects", REJECT_COLUMNS, (rej for o in objs for rej in o.rejects))
+    """Purchases, session partials and rejects into this session's temporary tables.
+
+    The parser wrote them as COPY text (no row objects cross from a parse worker); the
+    purchases get their file id appended like the events' rows.
+    """
+    if any(o.purchases_text for o in objs):
+        _copy_text(cur, "etl_purchases", (*PURCHASE_COLUMNS, "file_id"),
+                   (o.purchases_text.replace(b"\n", b"\t%d\n" % file_ids[o.key]) for o in objs))
+    if any(o.sessions_text for o in objs):
+        _copy_text(cur, "etl_sessions", SESSION_COLUMNS, (o.sessions_text for o in objs))
+    if any(o.rejects_text for o in objs):
+        _copy_text(cur, "etl_rejects", REJECT_COLUMNS, (o.rejects_text for o in objs))
 
 
 def _merge_staging(cur: psycopg.Cursor, objs: list[ParsedObject]) -> Counter[str]:
     """Step 6: purchases, products, sessions, rejects and dirty days; rejected lines per key."""
-    if any(o.purchases for o in objs):
+    if any(o.purchases_text for o in objs):
         cur.execute(PURCHASES_SQL)
     products = merge_products(objs)
     if products:
         ids = sorted(products)
         cols = list(zip(*(products[i] for i in ids), strict=True))
         cur.execute(PRODUCTS_SQL, (ids, *(list(c) for c in cols)))
-    if any(o.sessions for o in objs):
+    if any(o.sessions_text for o in objs):
         cur.execute(SESSION_DAYS_SQL)
         cur.execute(SESSIONS_SQL)
     rejected: Counter[str] = Counter()
-    if any(o.rejects for o in objs):
+    if any(o.rejects_text for o in objs):
         cur.execute(REJECTS_SQL)
         for source_key, events in cur.fetchall():
             rejected[source_key] += events

@@ -29,7 +29,7 @@ partial aggregates) and re-exports the names its callers use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
@@ -38,7 +38,7 @@ import orjson
 from common.lake import declared_count
 from common.text import NUL_ESCAPE, clean_text, text_problem, value_problem
 
-from etl.copytext import copy_line, decode_copy_line
+from etl.copytext import copy_line, copy_rows, decode_copy_line
 from etl.decoding import (
     MAX_RATIO,
     NOT_JSON_PROBE,
@@ -76,7 +76,14 @@ _ITEMS, _IS_BOT = COL["items"], COL["is_bot"]
 
 @dataclass
 class ParsedObject:
-    """Everything the loader needs from one object, ready to COPY (no file_id yet)."""
+    """Everything the loader needs from one object, ready to COPY (no file_id yet).
+
+    Two forms of the same object: where it was parsed it has everything, the row tuples of
+    ``rejects``, ``sessions`` and ``purchases`` (inspection, tests) and the raw ``body`` (to
+    re-parse it); what a parse worker ships to the loader (:meth:`for_loader`) has only the
+    COPY text, the event ids and the small per-object accounting, which is all the loader
+    reads, and re-parses through ``reparser`` (the worker that still holds the body).
+    """
 
     key: str
     kind: str  # "events" | "rejected"
@@ -107,10 +114,19 @@ class ParsedObject:
     products: dict[str, list] = field(default_factory=dict)
     sessions: list[tuple] = field(default_factory=list)
     purchases: list[tuple] = field(default_factory=list)
+    #: The same three as COPY text (:data:`REJECT_COLUMNS`, :data:`SESSION_COLUMNS`,
+    #: :data:`PURCHASE_COLUMNS` without file_id), and how many reject rows there are.
+    rejects_text: bytes = b""
+    sessions_text: bytes = b""
+    purchases_text: bytes = b""
+    reject_rows: int = 0
     #: The raw object and the parse limits, kept so the loader can re-parse it without
     #: rows it must leave out (:meth:`reparse`) with no second GET.
     body: bytes | None = None
     options: dict = field(default_factory=dict)
+    #: Where an object shipped without its body is re-parsed: ``reparser(exclude)``.
+    reparser: Callable[[frozenset[str] | set[str]], ParsedObject] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def received(self) -> int:
@@ -124,9 +140,25 @@ class ParsedObject:
     def reparse(self, exclude: frozenset[str] | set[str]) -> ParsedObject:
         """This object parsed again, leaving out the rows whose event_id is in ``exclude``."""
         if self.body is None:
+            if self.reparser is not None:
+                return self.reparser(exclude)
             raise ValueError(f"{self.key}: no body kept to re-parse")
         return parse_object(self.key, self.kind, self.dt, self.etag, self.size, [self.body],
                             exclude=exclude, declared=self.declared, **self.options)
+
+    def seal(self) -> None:
+        """Write the COPY text of the rejects, sessions and purchases (the end of a parse)."""
+        self.rejects_text = copy_rows(self.rejects)
+        self.sessions_text = copy_rows(self.sessions)
+        self.purchases_text = copy_rows(self.purchases)
+        self.reject_rows = len(self.rejects)
+
+    def for_loader(self) -> ParsedObject:
+        """What a parse worker sends the loader: no body, no row tuples (see the class doc)."""
+        shipped = object.__new__(ParsedObject)  # a shallow copy: dataclasses.replace re-runs __init__
+        shipped.__dict__.update(self.__dict__, body=None, rejects=[], sessions=[], purchases=[], options={},
+                                reparser=None)
+        return shipped
 
     @property
     def rows(self) -> list[dict[str, str | None]]:
@@ -320,6 +352,7 @@ def parse_object(
     for _ in source:  # a stream that broke early has not read every chunk
         pass
     po.body = body_parts[0] if len(body_parts) == 1 else b"".join(body_parts)
+    po.seal()
     return po
 
 

@@ -203,7 +203,7 @@ def process(
                     continue
                 done += 1
                 batch.append(parsed)
-                batch_events += len(parsed.event_ids) + len(parsed.rejects)
+                batch_events += len(parsed.event_ids) + parsed.reject_rows
                 if batch_events >= settings.batch_max_events or len(batch) >= settings.batch_max_files:
                     flush()
             if not summary.stopped_early:

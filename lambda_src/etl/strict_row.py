@@ -23,6 +23,12 @@ _TS = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.IGNORECASE
 )
 _FRACTION = re.compile(r"(\.\d{6})\d+")
+#: The timestamp text a row keeps as it came: ASCII digits, upper-case ``T`` and ``Z``, at most
+#: microseconds, which PostgreSQL reads to the same instant as Python does. Any other form
+#: this accepts (lower case, nanoseconds) is written as the parsed value's ``isoformat``. The
+#: fast builder takes only this form, so both write the same bytes for every event.
+CANONICAL_TS = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
 OUTSIDE_PARTITION = "received_at outside the object's dt partition (beyond the clock tolerance)"
 
 
@@ -36,6 +42,11 @@ def parse_ts(value: object, name: str) -> datetime:
     except ValueError as exc:
         raise Reject(f"invalid {name}: {exc}") from exc
     return ts
+
+
+def ts_text(value: str, ts: datetime) -> str:
+    """The COPY text of a timestamp accepted as ``value`` and parsed to ``ts``."""
+    return value if CANONICAL_TS.fullmatch(value) else ts.isoformat()
 
 
 def _opt_str(obj: dict, key: str, limit: int) -> str | None:
@@ -102,8 +113,9 @@ def _head(ev: dict, max_late: timedelta, max_future: timedelta,
     name = ev.get("event_name")
     if not isinstance(name, str) or name not in EVENT_NAMES:  # a list is unhashable
         raise Reject("invalid event_name")
-    event_ts = parse_ts(ev.get("event_ts"), "event_ts")
-    received_at = parse_ts(ev.get("received_at"), "received_at")
+    ts_raw, rec_raw = ev.get("event_ts"), ev.get("received_at")
+    event_ts = parse_ts(ts_raw, "event_ts")
+    received_at = parse_ts(rec_raw, "received_at")
     if received_window is not None and not received_window[0] <= received_at < received_window[1]:
         raise Reject(OUTSIDE_PARTITION)
     if event_ts < received_at - max_late:
@@ -111,8 +123,8 @@ def _head(ev: dict, max_late: timedelta, max_future: timedelta,
     if event_ts > received_at + max_future:
         raise Reject("event_ts in the future relative to received_at")
     sent_raw = ev.get("sent_at")
-    sent_at = parse_ts(sent_raw, "sent_at").isoformat() if sent_raw is not None else None
-    return [event_id.lower(), event_ts.isoformat(), name, received_at.isoformat(), sent_at], event_ts
+    sent_at = ts_text(sent_raw, parse_ts(sent_raw, "sent_at")) if sent_raw is not None else None
+    return [event_id.lower(), ts_text(ts_raw, event_ts), name, ts_text(rec_raw, received_at), sent_at], event_ts
 
 
 def event_row(ev: object, *, max_late: timedelta, max_future: timedelta,

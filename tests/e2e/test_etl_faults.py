@@ -341,6 +341,27 @@ def test_worker_processes_parse_in_order_and_report_bad_objects(s3, warehouse):
     assert all(p.poll() is not None for p in procs)
 
 
+def test_worker_results_carry_copy_text_only_and_re_parse_where_the_body_is(s3, warehouse):
+    """A worker ships COPY text and accounting, never the raw body or row tuples; the loader's
+    re-parse (ids it already has) runs in that worker from the body it kept, with no second GET."""
+    from etl.listing import list_day
+    from etl.workers import ProcessPool
+
+    key = put(s3, warehouse.raw_prefix, gz([*good_lines(3), b'{"not": json']))
+    (obj,) = [o for o in list_day(s3, BUCKET, warehouse.raw_prefix, "events", RECEIVED.date()) if o.key == key]
+    with ProcessPool(warehouse, 1) as pool:
+        po = pool.submit(obj).result(timeout=60)
+        assert po.body is None and po.rejects == po.sessions == po.purchases == []
+        assert len(po.event_ids) == 3 and po.reject_rows == 1
+        assert po.rejects_text.count(b"\n") == 1 and po.sessions_text and po.copy_text.count(b"\n") == 3
+        s3.delete_object(Bucket=BUCKET, Key=key)  # a second GET would now fail
+        again = po.reparse({po.event_ids[0]})
+        assert again.event_ids == po.event_ids[1:] and again.excluded == 1 and again.body is None
+        assert again.copy_text.count(b"\n") == 2 and again.reject_rows == 1
+        twice = again.reparse(set(po.event_ids[:2]))  # a re-parse result re-parses too
+        assert twice.event_ids == po.event_ids[2:]
+
+
 # == what every case below ends on ============================================================
 def sent(n: int, **over) -> tuple[list[dict], bytes]:
     """``n`` valid events and the gzip JSON-lines body that carries them."""

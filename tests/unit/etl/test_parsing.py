@@ -6,10 +6,13 @@ import gzip
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import orjson
 import pytest
+from etl import useragent
 from etl.config import ConfigError, Settings
+from etl.copytext import copy_rows, decode_copy_line
 from etl.listing import days_to_list
 from etl.parsing import ObjectError, gunzip_chunks, iter_lines, parse_object, referrer_domain
 from etl.useragent import device_category
@@ -97,6 +100,34 @@ def test_device_and_referrer():
     assert device_category(None) == "unknown"
     assert referrer_domain("https://www.Google.com/search?q=x") == "google.com"
     assert referrer_domain("not a url") is None and referrer_domain("http://[::1") is None
+
+
+def test_each_distinct_user_agent_is_classified_once():
+    agents = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148", "curl/8.5.0",
+              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126"]
+    device_category.cache_clear()
+    with mock.patch("etl.useragent.BOT", wraps=useragent.BOT) as bot:
+        po = parse([orjson.dumps(ev(user_agent=agents[i % 3])) for i in range(30)])
+    assert len(po.event_ids) == 30 and bot.search.call_count == 3
+    assert [r["device_category"] for r in po.rows[:3]] == ["mobile", "bot", "desktop"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(row=st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                                                        blacklist_characters="\x00"))),
+                    min_size=1, max_size=5))
+def test_copy_rows_round_trips_any_text(row):
+    """The COPY text a worker ships for sessions, purchases and rejects decodes to the same fields."""
+    text = copy_rows([tuple(row), tuple(row)])
+    lines = text.decode().split("\n")
+    assert lines[-1] == "" and len(lines) == 3
+    assert decode_copy_line(lines[0]) == decode_copy_line(lines[1]) == row
+
+
+def test_copy_rows_writes_booleans_numbers_and_times_as_postgresql_reads_them():
+    when = datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC)
+    assert copy_rows([(True, False, 3, 1.5, when, None)]) == b"t\tf\t3\t1.5\t2024-05-01T10:00:00.123000+00:00\t\\N\n"
+    assert copy_rows([]) == b""
 
 
 def test_days_to_list_and_settings():
