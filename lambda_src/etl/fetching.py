@@ -65,8 +65,8 @@ def fetch(s3: Any, settings: Settings, obj: RawObject) -> tuple[bytes, str | Non
     Raises :class:`ObjectError` for an object over ``max_object_bytes`` (permanent) and
     :class:`ReadError` for anything that went wrong reading it (retried by later runs),
     including a body shorter than its Content-Length. The body is read whole (it is at most
-    ``max_object_bytes``) and kept by the process that parsed it (the worker in process mode) so the loader can re-parse it
-    without rows it already has, with no second GET.
+    ``max_object_bytes``) and kept by the process that parsed it (the worker, in process
+    mode) so the loader can re-parse it without rows it already has, with no second GET.
     """
     if obj.size > settings.max_object_bytes:
         raise ObjectError(f"object is {obj.size} bytes, over the {settings.max_object_bytes} limit")
