@@ -829,6 +829,10 @@ def test_every_broken_object_class_loads_what_it_can_and_accounts_for_the_rest(s
     s3.put_object(Bucket=BUCKET, Key=k_stray, Body=b"a,b\n")
 
     out = run(settings, today=TODAY, s3=via_proxy)
+    # Read in the first run (a client retry after the 1 s read timeout on a loaded machine is a
+    # second GET of the same run, which is allowed), and never again once marked failed.
+    read_once = [k_bomb, k_plain, k_decompressed, k_csv]
+    gets_first = [proxy.gets(k) for k in read_once]
     again = run(settings, today=TODAY, s3=via_proxy)
 
     failed = {k_bomb, k_plain, k_big, k_decompressed, k_csv, k_stray}
@@ -838,7 +842,8 @@ def test_every_broken_object_class_loads_what_it_can_and_accounts_for_the_rest(s
     assert (out["files_failed_permanent"], out["files_retrying"], out["files_loaded"]) == (6, 0, 4)
     # Marked failed once, with a reason, never read again; the oversized one never read at all.
     assert again["files_failed"] == 0 and again["files_loaded"] == 0 and again["unreadable_objects"] == 6
-    assert [proxy.gets(k) for k in (k_bomb, k_plain, k_decompressed, k_csv)] == [1, 1, 1, 1]
+    assert all(n >= 1 for n in gets_first), gets_first
+    assert [proxy.gets(k) for k in read_once] == gets_first
     assert proxy.gets(k_big) == proxy.gets(k_stray) == 0
     errors = dict(q(settings, "SELECT key, error FROM dw.loaded_files WHERE status = 'failed'"))
     assert "over the 700000 limit" in errors[k_big] and "not a valid gzip" in errors[k_plain]
