@@ -90,14 +90,14 @@ build: _require_venv host-bundle ## deterministic Lambda zips in build/lambda/ a
 host-bundle: _require_venv ## the database hosts' bundles (bootstrap, units, migrations, wheels) in build/hosts/
 	$(PY) -m clickstream.hostbundle
 
-preflight: _require_venv ## read the AWS account for envs/$(ENV) and refuse what its first apply would fail on
+preflight: _require_venv ## read the AWS account for env $(ENV) and refuse what its first apply would fail on
 	$(PY) -m clickstream.preflight --env "$(ENV)"
 
-plan: _require_venv ## terraform plan of envs/$(ENV) (dev, prod or local)
+plan: _require_venv ## terraform plan of env $(ENV), a folder of envs/ (dev and prod: envs/aws with their tfvars)
 	$(PY) -m clickstream.deploy plan --env "$(ENV)"
-apply: _require_venv ## terraform apply of envs/$(ENV)
+apply: _require_venv ## terraform apply of env $(ENV)
 	$(PY) -m clickstream.deploy apply --env "$(ENV)"
-destroy: _require_venv ## terraform destroy of envs/$(ENV)
+destroy: _require_venv ## terraform destroy of env $(ENV)
 	$(PY) -m clickstream.deploy destroy --env "$(ENV)"
 
 security: _require_venv ## checkov reports in reports/ (junit, sarif, security.md)

@@ -2,7 +2,9 @@
 
 The same CLI config the tests use (offline provider mirror, plugin cache) applies here, so a
 deploy on a machine without internet behaves like CI. ``dev`` and ``prod`` run in place
-against real AWS with their S3 backend; ``local`` targets the emulator in AWS_ENDPOINT_URL.
+against real AWS: the one root ``envs/aws`` with the env's tfvars, its ``backend.hcl`` and its
+own ``TF_DATA_DIR`` (:mod:`clickstream.envs` says where each is); ``local`` targets the
+emulator in AWS_ENDPOINT_URL.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clickstream import REPO_ROOT
+from clickstream import REPO_ROOT, envs
 from clickstream.terraform import Terraform, TerraformError, base_env, terraform_binary
 
-ENVS = ("dev", "prod", "local")
 FMT_DIRS = ("modules", "envs", "tests")
 
 
@@ -23,25 +24,19 @@ class DeployError(RuntimeError):
     """Bad input (unknown env, missing tool) with a message for the user."""
 
 
-def check_env_name(name: str) -> None:
-    if name not in ENVS:
-        raise DeployError(
-            f"unknown environment {name!r}: ENV must be one of {', '.join(ENVS)} "
-            "(for example `make plan ENV=dev`)"
-        )
-
-
-def env_dir(name: str) -> Path:
-    check_env_name(name)
-    return REPO_ROOT / "envs" / name
+def env_layout(name: str) -> envs.Layout:
+    try:
+        return envs.layout(name)
+    except envs.EnvError as exc:
+        raise DeployError(str(exc)) from exc
 
 
 def terraform_roots() -> list[Path]:
-    """Every module, module example and env that holds Terraform code."""
+    """Every module, module example and env root that holds Terraform code."""
     roots: list[Path] = []
-    for pattern in ("modules/*", "modules/*/examples/*", "envs/*"):
+    for pattern in ("modules/*", "modules/*/examples/*"):
         roots += [p for p in sorted(REPO_ROOT.glob(pattern)) if p.is_dir() and any(p.glob("*.tf"))]
-    return roots
+    return roots + envs.terraform_roots()
 
 
 def cmd_fmt(check: bool) -> int:
@@ -73,27 +68,30 @@ def cmd_validate() -> int:
     return 1 if failed else 0
 
 
-def cmd_lifecycle(action: str, env: str) -> int:
-    check_env_name(env)
+def lifecycle_commands(action: str, env: envs.Layout, binary: str, repo_root: Path = REPO_ROOT) -> list[list[str]]:
+    """``init`` and ``action`` for ``env``, run from the repository root with ``-chdir``."""
+    chdir = f"-chdir={env.root.relative_to(repo_root).as_posix()}"
+    init = [binary, chdir, "init", "-input=false"]
+    if env.backend_config is not None and env.backend_config.exists():
+        init.append(f"-backend-config={env.relative(env.backend_config)}")
+    var_args = [f"-var-file={f}" for f in env.root_var_files]
+    return [init, [binary, chdir, action, "-input=false", *var_args]]
+
+
+def cmd_lifecycle(action: str, name: str) -> int:
+    env = env_layout(name)
     binary = terraform_binary()
-    path = env_dir(env)
-    tf_env = base_env()
-    if env == "local" and not tf_env.get("AWS_ENDPOINT_URL"):
+    # The initialised backend lives in the data dir: one per env, so two envs of one root
+    # never plan against each other's state.
+    tf_env = base_env({"TF_DATA_DIR": str(env.data_dir)})
+    if name == "local" and not tf_env.get("AWS_ENDPOINT_URL"):
         raise DeployError(
             "ENV=local targets the AWS emulator: set AWS_ENDPOINT_URL (e.g. the endpoint "
             "`make demo` prints) or run `make demo`, which applies envs/local itself"
         )
-    init = [binary, "init", "-input=false"]
-    backend_cfg = path / "backend.hcl"
-    if backend_cfg.exists():
-        init.append(f"-backend-config={backend_cfg.name}")
-    subprocess.run(init, cwd=path, env=tf_env, check=True)
-    var_args = [f"-var-file={f.name}" for f in sorted(path.glob("*.tfvars"))]
-    if action == "plan":
-        cmd = [binary, "plan", "-input=false", *var_args]
-    else:
-        cmd = [binary, action, "-input=false", *var_args]
-    return subprocess.run(cmd, cwd=path, env=tf_env).returncode
+    init, command = lifecycle_commands(action, env, binary)
+    subprocess.run(init, cwd=REPO_ROOT, env=tf_env, check=True)
+    return subprocess.run(command, cwd=REPO_ROOT, env=tf_env).returncode
 
 
 def main(argv: list[str] | None = None) -> int:

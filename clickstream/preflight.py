@@ -10,11 +10,12 @@ Terraform runs, so this module does, for one env, and exits
 * 2 listing every failing check, each with the setting it concerns (the Terraform variable in
   the env's ``terraform.tfvars``, or the AWS quota) and what to do.
 
-What the env asks for is read from its files, not restated here: ``clickstream.tfvars``
-gives ``var.*`` (variable defaults, then the tfvars, as Terraform merges them), the env's
-``main.tf`` says what it passes to its one ``module "platform"`` (``network``'s
-``availability_zones`` is ``var.availability_zones`` in dev/prod and
-``["${var.region}a", "${var.region}b"]`` in local), and modules/platform's variables give the
+What the env asks for is read from its files, not restated here: :mod:`clickstream.envs` says
+where they are (dev and prod: ``envs/<env>/terraform.tfvars`` and ``backend.hcl``, planned
+from ``envs/aws``), ``clickstream.tfvars`` gives ``var.*`` (the root's variable defaults, then
+the env's tfvars, as Terraform merges them), the root's ``main.tf`` says what it passes to its
+one ``module "platform"`` (``network``'s ``availability_zones`` is ``var.availability_zones``
+in envs/aws and ``["${var.region}a", "${var.region}b"]`` in envs/local), and modules/platform's variables give the
 defaults of what an env leaves out. :func:`resolve` follows such plain references and simple
 templates; anything computed (a function call, a conditional) stops with a message naming it
 instead of a guess. What only a module knows (how the platform passes its inputs on, the
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clickstream import REPO_ROOT
+from clickstream import REPO_ROOT, envs
 from clickstream.preflight_checks import (
     ACCOUNT_CHECKS,
     AMI_PARAMETER,
@@ -72,7 +73,7 @@ from clickstream.tfvars import Block, Expression, HclError, parse_file, read_tfv
 #: The checks live in :mod:`clickstream.preflight_checks`; they are re-exported here because
 #: ``clickstream.preflight`` is the module callers and tests know (``pf.check_packages``).
 __all__ = [
-    "ACCOUNT_CHECKS", "AMI_PARAMETER", "ENVS", "EXIT_OK", "EXIT_REFUSED", "FUNCTIONS", "NOT_RUN",
+    "ACCOUNT_CHECKS", "AMI_PARAMETER", "EXIT_OK", "EXIT_REFUSED", "FUNCTIONS", "NOT_RUN",
     "QUOTA_NAME", "UNRESERVED_FLOOR", "Check", "ConcurrencyVerdict", "Context", "Env", "PreflightError",
     "Report", "Unresolved", "b64sha256", "check_ami", "check_availability_zones", "check_cognito_domain",
     "check_credentials", "check_env_readable", "check_git_token", "check_instance_types",
@@ -80,7 +81,6 @@ __all__ = [
     "load_env", "main", "report", "resolve", "run_checks",
 ]
 
-ENVS = ("dev", "prod", "local")
 EXIT_OK, EXIT_REFUSED = 0, 2
 
 #: The composition every env calls once; its inputs are what the preflight reads.
@@ -174,19 +174,21 @@ def _setting_name(value: Any, fallback: str, path: tuple[str, ...] = ()) -> str:
     return fallback
 
 
-def _read_root(env: str, repo_root: Path) -> tuple[Path, dict[str, Any], list[Block]]:
-    """The env's folder, its ``var.*`` (defaults then tfvars) and its blocks."""
-    if env not in ENVS:
-        raise PreflightError(f"unknown environment {env!r}: ENV must be one of {', '.join(ENVS)}")
-    root = repo_root / "envs" / env
-    if not (root / "main.tf").is_file():
-        raise PreflightError(f"{root} has no main.tf")
+def _read_root(env: str, repo_root: Path) -> tuple[envs.Layout, dict[str, Any], list[Block]]:
+    """The env's files, its ``var.*`` (the root's defaults, then the env's tfvars) and the
+    blocks of the root it is planned from."""
     try:
-        settings = root_settings(root)
-        blocks = [b for tf in sorted(root.glob("*.tf")) for b in parse_file(tf).blocks]
+        layout = envs.layout(env, repo_root)
+    except envs.EnvError as exc:
+        raise PreflightError(str(exc)) from exc
+    if not (layout.root / "main.tf").is_file():
+        raise PreflightError(f"{layout.root} has no main.tf")
+    try:
+        settings = root_settings(layout.root, layout.var_files)
+        blocks = [b for tf in sorted(layout.root.glob("*.tf")) for b in parse_file(tf).blocks]
     except HclError as exc:
         raise PreflightError(str(exc)) from exc
-    return root, settings, blocks
+    return layout, settings, blocks
 
 
 _OPTIONAL = re.compile(r'(\w+)\s*=\s*optional\(\s*\w+\s*,\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false)\s*\)')
@@ -226,16 +228,15 @@ def read_platform(repo_root: Path) -> Platform:
     return Platform(variable_defaults(root), optional, blocks)
 
 
-def _backend(blocks: list[Block], root: Path) -> dict[str, Any] | None:
-    """The root's backend block merged with ``backend.hcl`` (the partial configuration
-    ``make plan`` passes to ``terraform init``), or None for local state."""
+def _backend(blocks: list[Block], config: Path | None) -> dict[str, Any] | None:
+    """The root's backend block merged with the env's ``backend.hcl`` (the partial
+    configuration ``make plan`` passes to ``terraform init``), or None for local state."""
     for b in blocks:
         for inner in b.body.blocks_of("backend") if b.type == "terraform" else []:
-            hcl = root / "backend.hcl"
-            backend = {"type": inner.labels[0], **inner.body.attributes, "config_file": hcl}
-            if hcl.is_file():
+            backend = {"type": inner.labels[0], **inner.body.attributes, "config_file": config}
+            if config is not None and config.is_file():
                 try:
-                    backend.update(read_tfvars(hcl))
+                    backend.update(read_tfvars(config))
                 except HclError as exc:
                     raise PreflightError(str(exc)) from exc
             return backend
@@ -254,10 +255,10 @@ def _packages(packages: dict[str, Any], repo_root: Path) -> dict[str, tuple[Path
     return out
 
 
-def _problems(env: str, read: dict[str, Any]) -> list[str]:
+def _problems(root: str, read: dict[str, Any]) -> list[str]:
     """Settings the preflight could not read: computed ones (named), required ones unset."""
     computed = [
-        f"{label} is computed in envs/{env} ({v.text}): the preflight reads only literals and references"
+        f"{label} is computed in {root} ({v.text}): the preflight reads only literals and references"
         for label, v in _walk(read) if isinstance(v, Unresolved)
     ]
     return computed + [f"{label} is not set" for label in ("name prefix", "region", "availability_zones")
@@ -265,11 +266,12 @@ def _problems(env: str, read: dict[str, Any]) -> list[str]:
 
 
 def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
-    """Read ``envs/<env>``: its settings and what its ``main.tf`` passes to modules/platform
+    """Read env ``env``: its settings and what its root's ``main.tf`` passes to modules/platform
     (inputs it leaves out take the platform's defaults)."""
-    root, settings, blocks = _read_root(env, repo_root)
+    layout, settings, blocks = _read_root(env, repo_root)
     platform = read_platform(repo_root)
-    main_tf = f"envs/{env}/main.tf"
+    root_rel = layout.root.relative_to(repo_root).as_posix()
+    main_tf = f"{root_rel}/main.tf"
     found = [b for b in blocks if b.type == "module" and b.labels == ["platform"]]
     if not found:
         raise PreflightError(f"{main_tf} has no module \"platform\"")
@@ -290,7 +292,7 @@ def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
     objects = {n: value(n) for n in ("network", "sizes", "frontend", "lambda_reserved_concurrency", "packages")}
     network, sizes, frontend, reservations, packages = (v if isinstance(v, dict) else {} for v in objects.values())
     result = Env(
-        name=env, root=root, repo_root=repo_root, prefix=value("name"), region=region,
+        name=env, root=layout.folder, repo_root=repo_root, prefix=value("name"), region=region,
         availability_zones=network.get("availability_zones"),
         reservations={fn: reservations.get(fn) for fn in FUNCTIONS},
         amis=[_ami(value("ami_id"), value("emulator"), platform.blocks)],
@@ -298,9 +300,9 @@ def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
                         for h in ("warehouse", "oltp")},
         git_token_parameter=frontend.get("access_token_parameter_name"),
         cognito_domain=frontend.get("domain_prefix"),
-        backend=_backend(blocks, root), packages=_packages(packages, repo_root),
+        backend=_backend(blocks, layout.backend_config), packages=_packages(packages, repo_root),
         where={
-            "region": _setting_name(provider.get("region"), f"provider region in envs/{env}"),
+            "region": _setting_name(provider.get("region"), f"provider region in {root_rel}"),
             "availability_zones": where("network", "availability_zones"),
             **{f"reservation.{fn}": where("lambda_reserved_concurrency", fn) for fn in FUNCTIONS},
             "git_token": where("frontend", "access_token_parameter_name"),
@@ -308,7 +310,7 @@ def load_env(env: str, repo_root: Path = REPO_ROOT) -> Env:
         },
         emulator_only=value("emulator") is True,
     )
-    result.problems = _problems(env, {
+    result.problems = _problems(root_rel, {
         "name prefix": result.prefix, "region": result.region, "availability_zones": result.availability_zones,
         "reservations": result.reservations, "instance_types": result.instance_types,
         "git token parameter": result.git_token_parameter, "cognito domain": result.cognito_domain,

@@ -32,8 +32,9 @@ FUNCTIONS = ("ingest", "etl")
 
 @dataclass
 class Env:
-    """What one env asks of the account, read from its files. ``where`` names, per setting,
-    the variable (or file) a user changes to fix it."""
+    """What one env asks of the account, read from its files (``root`` is the env's folder,
+    where its tfvars are). ``where`` names, per setting, the variable (or file) a user changes
+    to fix it."""
 
     name: str
     root: Path

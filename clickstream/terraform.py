@@ -146,8 +146,11 @@ def _has_backend_block(root: Path) -> bool:
 class Terraform:
     """One Terraform root module, copied into a private working directory.
 
-    ``source`` is a root inside the repository (``envs/local``, ``modules/x/examples/y``,
-    a test fixture). ``emulator_env`` is the environment from
+    ``source`` is a root inside the repository (``envs/aws``, ``envs/local``,
+    ``modules/x/examples/y``, a test fixture). ``var_files`` are tfvars files read before the
+    caller's variables, as paths relative to the root (an account env's
+    ``../dev/terraform.tfvars``: the copy holds the whole ``envs/`` tree, so they resolve the
+    same there; :func:`clickstream.envs.layout` gives them). ``emulator_env`` is the environment from
     :attr:`clickstream.emulator.Emulator.env`; when given, provider and backend overrides for
     the emulator are written into the copy.
     """
@@ -159,8 +162,10 @@ class Terraform:
         emulator_env: Mapping[str, str] | None = None,
         workdir: Path | None = None,
         region: str = "us-east-1",
+        var_files: tuple[str, ...] = (),
     ) -> None:
         self.source = Path(source).resolve()
+        self.var_files = tuple(var_files)
         if not self.source.is_dir() or not any(self.source.glob("*.tf")):
             raise TerraformError(f"{self.source} is not a Terraform root (no *.tf files)")
         self.binary = terraform_binary()
@@ -224,11 +229,13 @@ class Terraform:
             self._initialised = True
 
     def _var_args(self, variables: Mapping[str, Any] | None) -> list[str]:
+        """The env's tfvars first, then the caller's variables (a later -var-file wins)."""
+        args = [f"-var-file={f}" for f in self.var_files]
         if not variables:
-            return []
+            return args
         path = self.dir / "zz_harness.tfvars.json"
         path.write_text(json.dumps(variables, indent=2, default=str))
-        return [f"-var-file={path.name}"]
+        return [*args, f"-var-file={path.name}"]
 
     def validate(self) -> dict:
         # Validation needs no state: skip the backend, so envs with a (partially configured)

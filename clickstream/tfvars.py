@@ -20,6 +20,7 @@ assumes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,13 +432,16 @@ def variable_names(root: Path) -> set[str]:
     return {b.labels[0] for tf in Path(root).glob("*.tf") for b in parse_file(tf).blocks_of("variable")}
 
 
-def root_settings(root: Path) -> dict[str, Any]:
+def root_settings(root: Path, var_files: Iterable[Path] | None = None) -> dict[str, Any]:
     """What Terraform would see as ``var.*`` for a plan of ``root`` with its tfvars: literal
-    defaults, overlaid by ``terraform.tfvars`` and then the other ``*.tfvars`` in name order
-    (what ``make plan`` passes; a later file wins, as with repeated ``-var-file``). Object
-    values replace defaults whole, as Terraform does."""
+    defaults, overlaid by each of ``var_files`` in order (an account env's
+    ``envs/<env>/terraform.tfvars``, see :mod:`clickstream.envs`), or when none are given by
+    the root's own ``terraform.tfvars`` and then its other ``*.tfvars`` in name order (what
+    ``make plan`` passes; a later file wins, as with repeated ``-var-file``). Object values
+    replace defaults whole, as Terraform does."""
     settings = variable_defaults(root)
-    files = sorted(Path(root).glob("*.tfvars"), key=lambda p: (p.name != "terraform.tfvars", p.name))
-    for path in files:
+    if var_files is None:
+        var_files = sorted(Path(root).glob("*.tfvars"), key=lambda p: (p.name != "terraform.tfvars", p.name))
+    for path in var_files:
         settings.update(read_tfvars(path))
     return settings

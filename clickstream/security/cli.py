@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--source", action="append", type=Path,
                         help="Terraform tree to scan as source (repeatable; default modules/ and envs/)")
     parser.add_argument("--plan", action="append", type=Path,
-                        help="root to plan and scan (repeatable; default every envs/* and modules/*/examples/*)")
+                        help="root to plan and scan (repeatable; default every envs/<env> and modules/*/examples/*)")
     parser.add_argument("--secrets", action="append", type=Path,
                         help=f"folder to scan for secrets (repeatable; default {', '.join(SECRET_TREES)})")
     parser.add_argument("--no-plans", action="store_true", help="skip the plan scans (quick source-only look)")

@@ -88,7 +88,7 @@ class _PlanSources:
     def module_dirs(self, outcome: PlanOutcome) -> dict[str, str]:
         if outcome.json_path not in self._plans:
             self._plans[outcome.json_path] = json.loads(Path(outcome.json_path).read_text())
-        return module_dirs(self._plans[outcome.json_path], outcome.root)
+        return module_dirs(self._plans[outcome.json_path], outcome.source or outcome.root)
 
     def outcome_of(self, rec: dict) -> PlanOutcome | None:
         """The plan a record came from: its file, or (enriched records point at the .tf file)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from clickstream import REPO_ROOT
+from clickstream import REPO_ROOT, envs
 from clickstream.security.controls import Control, load_controls
 from clickstream.security.findings import count_skip_uses, findings_from_reports, plan_findings, sort_findings
 from clickstream.security.hcl import inline_skips
@@ -35,11 +35,10 @@ def source_trees() -> list[Path]:
 
 
 def plan_roots() -> list[Path]:
-    """Every env and every module example: the roots a user actually plans."""
-    roots: list[Path] = []
-    for pattern in ("envs/*", "modules/*/examples/*"):
-        roots += [p for p in sorted(REPO_ROOT.glob(pattern)) if p.is_dir() and any(p.glob("*.tf"))]
-    return roots
+    """Every env and every module example: what a user actually plans (an account env is its
+    folder, planned from envs/aws with its tfvars: clickstream.envs)."""
+    roots = [REPO_ROOT / "envs" / name for name in envs.env_names()]
+    return roots + [p for p in sorted(REPO_ROOT.glob("modules/*/examples/*")) if p.is_dir() and any(p.glob("*.tf"))]
 
 
 def secret_trees() -> list[Path]:

@@ -84,11 +84,15 @@ class SkipComment:
 
 @dataclass
 class PlanOutcome:
+    #: What was planned (``envs/dev``, ``modules/x/examples/y``): the reports' name for it.
     root: str
     json_path: str = ""
     resources: int = 0
     seconds: float = 0.0
     error: str = ""
+    #: The Terraform root it was planned from when not ``root`` itself (``envs/aws`` for an
+    #: account env): where its module calls, and their skip comments, are.
+    source: str = ""
 
 
 @dataclass

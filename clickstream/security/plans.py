@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from clickstream import REPO_ROOT, envs
 from clickstream.security.hcl import _block_end
 from clickstream.security.model import PLAN_WORKERS, PlanOutcome, rel
 
@@ -55,6 +56,16 @@ PLAN_VARIABLES: dict[str, dict[str, Any]] = {
 }
 
 Log = Callable[[str], None]
+
+
+def terraform_root(root: Path) -> tuple[Path, tuple[str, ...], list[Path]]:
+    """What planning ``root`` runs: the Terraform root, its ``-var-file`` arguments and the
+    tfvars read. An account env (``envs/dev``) is planned from the shared ``envs/aws`` with its
+    own tfvars (:mod:`clickstream.envs`); any other root is planned as it is."""
+    if root.parent == REPO_ROOT / "envs" and root.name in envs.env_names():
+        env = envs.layout(root.name)
+        return env.root, env.root_var_files, list(env.var_files)
+    return root, (), sorted(root.glob("*.tfvars"))
 
 
 def _package_variables(root_rel: str, declared: set[str], build: Callable[[str], tuple[Path, str]],
@@ -96,15 +107,16 @@ def plan_variables(
     from clickstream.build import build_lambda
 
     root_rel = rel(root)
+    tf_root = terraform_root(root)[0]
     variables: dict[str, Any] = dict(PLAN_VARIABLES.get(root_rel, {}))
-    declared = {m.group(1) for p in root.glob("*.tf") for m in _VARIABLE.finditer(p.read_text())}
+    declared = {m.group(1) for p in tf_root.glob("*.tf") for m in _VARIABLE.finditer(p.read_text())}
     variables.update(_package_variables(root_rel, declared, build or build_lambda, variables))
     if bundle is not None and "host_bundles" in declared and "host_bundles" not in variables:
         from clickstream.testing.bundles import ROLES
 
         variables["host_bundles"] = {role: bundle(role) for role in ROLES}
     if bundle is not None and "bundle" in declared and "bundle" not in variables:
-        roles = {m.group(1) for p in root.glob("*.tf") for m in _BUNDLE_ROLE.finditer(p.read_text())}
+        roles = {m.group(1) for p in tf_root.glob("*.tf") for m in _BUNDLE_ROLE.finditer(p.read_text())}
         if len(roles) == 1:
             variables["bundle"] = bundle(roles.pop())
     return variables
@@ -114,12 +126,13 @@ def plan_ssm_parameters(root: Path) -> list[str]:
     """SSM parameters a root reads at plan time and that an operator creates beforehand.
 
     The front end reads its Git token with ``data "aws_ssm_parameter"``; the name comes from
-    a ``*parameter_name`` setting in the root's ``terraform.tfvars`` (envs) or the default of a
+    a ``*parameter_name`` setting in the env's ``terraform.tfvars`` (envs) or the default of a
     ``*parameter_name`` variable (examples). A plan against an empty emulator fails on the
     missing parameter, so the gate creates each one first, as the operator would.
     """
     names: set[str] = set()
-    for path in sorted([*root.glob("*.tfvars"), *root.glob("*.tf")]):
+    tf_root, _, tfvars = terraform_root(root)
+    for path in [*tfvars, *sorted(tf_root.glob("*.tf"))]:
         text = path.read_text(errors="replace")
         if path.suffix == ".tfvars":
             names.update(_PARAM_ASSIGN.findall(text))
@@ -184,7 +197,9 @@ class _Planner:
         try:
             if isinstance(variables, Exception):
                 raise variables
-            with Terraform(root, emulator_env=env) as tf:
+            tf_root, var_files, _ = terraform_root(root)
+            outcome.source = rel(tf_root)
+            with Terraform(tf_root, emulator_env=env, var_files=var_files) as tf:
                 plan = tf.plan(variables)
             path = self.out_dir / f"{root_rel.replace('/', '__')}.json"
             path.write_text(json.dumps(plan, indent=1, sort_keys=True))

@@ -1,4 +1,5 @@
-# dev: small and disposable. Replace the example values (repository, URLs, parameter name).
+# dev: small and disposable, planned from envs/aws (`make plan ENV=dev`, envs/aws/README.md).
+# Replace the example values (repository, URLs, parameter name).
 environment        = "dev"
 region             = "eu-central-1"
 vpc_cidr           = "10.20.0.0/16"

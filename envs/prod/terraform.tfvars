@@ -1,4 +1,5 @@
-# prod: larger hosts, longer retention, deletion protection and alarms on, AMI pinned.
+# prod: larger hosts, longer retention, deletion protection and alarms on, AMI pinned; planned
+# from envs/aws (`make plan ENV=prod`, envs/aws/README.md).
 # Replace the example values (AMI, repository, URLs, parameter name, e-mail).
 environment        = "prod"
 region             = "eu-central-1"

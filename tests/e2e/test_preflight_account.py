@@ -4,9 +4,9 @@ before a plan, with the setting to change; a good account passes.
 The account is moto. Its Lambda concurrency quota is moto's own documented setting,
 ``MOTO_LAMBDA_CONCURRENCY_QUOTA``, read per request by the GetAccountSettings handler
 ``clickstream.moto_server`` adds (moto has none), so these tests set it in this process:
-the embedded emulator only. Each test plans a copy of envs/dev in a temporary repository
-root with its own zips, backend config and Git token parameter, so nothing here depends on
-the state other tests leave in the emulator.
+the embedded emulator only. Each test reads a copy of dev (envs/dev's tfvars and the envs/aws
+root it is planned from) in a temporary repository root with its own zips, backend config and
+Git token parameter, so nothing here depends on the state other tests leave in the emulator.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from clickstream.moto_server import LAMBDA_QUOTA_VARIABLE
 
 pytestmark = pytest.mark.e2e
 
-REGION = "eu-central-1"  # envs/dev's region
+REGION = "eu-central-1"  # envs/dev/terraform.tfvars' region
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +40,16 @@ def zips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path, zips: Path, emulator: Emulator) -> Callable[..., Path]:
-    """A repository root holding a copy of envs/dev whose tfvars lines can be replaced, an
-    existing state bucket and Git token parameter (unique names), and the built zips."""
+    """A repository root holding a copy of envs/dev (whose tfvars lines can be replaced) and
+    envs/aws, an existing state bucket and Git token parameter (unique names), and the built zips."""
     token = f"/preflight-{uuid.uuid4().hex[:8]}/amplify/git-token"
     bucket = f"preflight-state-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint_url).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     boto3.client("ssm", region_name=REGION, endpoint_url=emulator.endpoint_url).put_parameter(
         Name=token, Type="SecureString", Value="ghp_fake")
-    shutil.copytree(REPO_ROOT / "envs" / "dev", tmp_path / "envs" / "dev")
+    for folder in ("dev", "aws"):
+        shutil.copytree(REPO_ROOT / "envs" / folder, tmp_path / "envs" / folder)
     shutil.copytree(REPO_ROOT / pf.PLATFORM, tmp_path / pf.PLATFORM)  # the defaults the env leaves to it
     shutil.copytree(zips, tmp_path / "build" / "lambda")
     env_dir = tmp_path / "envs" / "dev"
@@ -57,7 +58,7 @@ def repo(tmp_path: Path, zips: Path, emulator: Emulator) -> Callable[..., Path]:
     tfvars.write_text(tfvars.read_text().replace("/clickstream-dev/amplify/git-token", token))
 
     def make(replace: dict[str, str] | None = None, main_tf: dict[str, str] | None = None) -> Path:
-        for path, changes in ((tfvars, replace), (env_dir / "main.tf", main_tf)):
+        for path, changes in ((tfvars, replace), (tmp_path / "envs/aws/main.tf", main_tf)):
             text = path.read_text()
             for old, new in (changes or {}).items():
                 assert old in text, old

@@ -24,7 +24,7 @@ def make(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_plan_with_an_unknown_env_is_refused(env: str) -> None:
     proc = make("plan", f"ENV={env}")
     assert proc.returncode != 0
-    assert "ENV must be one of dev, prod, local" in proc.stderr
+    assert "ENV must be one of dev, local, prod" in proc.stderr
 
 
 def test_plan_without_terraform_says_how_to_install_it() -> None:
@@ -45,7 +45,7 @@ def test_help_lists_every_documented_target() -> None:
 def test_preflight_with_an_unknown_env_is_refused(env: str) -> None:
     proc = make("preflight", f"ENV={env}", f"VENV={sys.prefix}")
     assert proc.returncode != 0
-    assert "ENV must be one of dev, prod, local" in proc.stderr
+    assert "ENV must be one of dev, local, prod" in proc.stderr
 
 
 def test_preflight_of_local_without_an_emulator_refuses_with_exit_2() -> None:

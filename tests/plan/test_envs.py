@@ -1,7 +1,8 @@
-"""Plans of envs/dev, envs/prod and envs/local against their inventories and the platform's
-security rules: every ingress rule of every group walked (no 0.0.0.0/0 or ::/0 anywhere: the
-public HTTP API has no security group), no public IP and IMDSv2 on every instance, every
-volume and bucket encrypted, and prod differing from dev where it must.
+"""Plans of dev and prod (one root, envs/aws, each with its own envs/<env>/terraform.tfvars)
+and of envs/local against their inventories and the platform's security rules: every ingress
+rule of every group walked (no 0.0.0.0/0 or ::/0 anywhere: the public HTTP API has no security
+group), no public IP and IMDSv2 on every instance, every volume and bucket encrypted, and prod
+differing from dev where it must.
 
 Plans run against the emulator (the ephemeral passwords and the data sources need an
 endpoint); the front end's Git token parameter is created there first. The Lambda zips come
@@ -19,7 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from clickstream import REPO_ROOT
+from clickstream import REPO_ROOT, envs
 from clickstream.build import build_lambda
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
@@ -31,7 +32,7 @@ from clickstream.testing.security_groups import (
     iter_ingress_rules,
     storage_findings,
 )
-from clickstream.tfvars import parse_file
+from clickstream.tfvars import parse_file, read_tfvars
 
 pytestmark = pytest.mark.plan
 
@@ -74,7 +75,7 @@ def plans(emulator: Emulator, packages: dict[str, str], given_bundles: dict) -> 
                 Overwrite=True,
             )
         variables = {**packages, **({"host_bundles": given_bundles} if env == "dev" else {})}
-        with Terraform(REPO_ROOT / "envs" / env, emulator_env=emulator.env) as tf:
+        with envs.env_terraform(env, emulator_env=emulator.env) as tf:
             result[env] = tf.plan(variables)
     return result
 
@@ -157,7 +158,7 @@ def dev_root(emulator: Emulator) -> Iterator[Terraform]:
     boto3.client("ssm").put_parameter(
         Name="/clickstream-dev/amplify/git-token", Type="SecureString", Value="ghp_fake_for_plan", Overwrite=True,
     )
-    with Terraform(REPO_ROOT / "envs" / "dev", emulator_env=emulator.env) as tf:
+    with envs.env_terraform("dev", emulator_env=emulator.env) as tf:
         yield tf
 
 
@@ -250,7 +251,7 @@ def test_a_missing_bundle_says_to_run_make_host_bundle(
 ) -> None:
     """Without build/hosts (and no host_bundles) the plan stops at the variable, with the fix."""
     variables = {**packages, "repo_root": str(tmp_path)}
-    with Terraform(REPO_ROOT / "envs" / env, emulator_env=emulator.env) as tf:
+    with envs.env_terraform(env, emulator_env=emulator.env) as tf:
         err = " ".join(tf.plan_error(variables).split())
     assert "run `make host-bundle`" in err and f"{tmp_path}/build/hosts/" in err, err
     assert err.count("Error:") == 1, err
@@ -282,19 +283,21 @@ def test_etl_verifies_the_warehouse_with_the_ca_the_host_publishes(env_plan: tup
     assert {"module.warehouse.ca_parameter_name", "module.warehouse.ca_parameter_arn",
             "module.warehouse.kms_key_arn"} <= set(etl_call["references"])
     assert not [p.name for p in (REPO_ROOT / "modules/platform").glob("*.tf") if "sslmode" in p.read_text()]
-    assert "sslmode" not in (REPO_ROOT / "envs" / env / "main.tf").read_text()
+    assert "sslmode" not in (envs.layout(env).root / "main.tf").read_text()
 
 
-def test_state_of_the_old_layout_moves_under_the_platform(env_plan: tuple[str, dict]) -> None:
-    """Each env's moved.tf takes every module call and every resource the env held before
-    modules/platform (moved blocks, as the plan's configuration lists them) to an address
-    this plan has, so an applied env is not destroyed and re-created."""
-    env, plan = env_plan
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_state_of_the_old_layout_moves_under_the_platform(env: str, plans: dict[str, dict]) -> None:
+    """The account root's moved.tf takes every module call and every resource an env held
+    before modules/platform (moved blocks, as the plan's configuration lists them) to an
+    address this env's plan has, so an applied env is not destroyed and re-created. (envs/local
+    has none: its state never outlives the emulator it was applied to.)"""
+    plan = plans[env]
     moved = {}
-    for block in parse_file(REPO_ROOT / "envs" / env / "moved.tf").blocks_of("moved"):
+    for block in parse_file(REPO_ROOT / "envs/aws/moved.tf").blocks_of("moved"):
         moved[block.body.attributes["from"].text] = block.body.attributes["to"].text
     # alarms_key is new with the platform: the env's alarm key moves into it by resource.
-    calls = set(_platform_calls(plan)) - {"alarms_key"} - ({"frontend"} if env == "local" else set())
+    calls = set(_platform_calls(plan)) - {"alarms_key"}
     assert {f"module.{c}" for c in calls} <= set(moved), sorted(moved)
     root_resources = {r["address"].split("[")[0] for r in iter_resources(plan)
                       if r["address"].startswith("module.platform.aws_")}
@@ -308,3 +311,24 @@ def test_state_of_the_old_layout_moves_under_the_platform(env_plan: tuple[str, d
                                                 "aws_sns_topic_subscription.email",
                                                 "aws_cloudwatch_metric_alarm.host_status")}
     assert absent == (alarms if env == "dev" else set()), absent
+
+
+def test_dev_and_prod_plan_one_root_with_their_own_tfvars_and_backend(plans: dict[str, dict]) -> None:
+    """Both account envs are the same configuration (envs/aws, its module call and moved
+    blocks), planned with each env's tfvars; each env's backend config and data dir are its own."""
+    dev, prod = envs.layout("dev"), envs.layout("prod")
+    assert dev.root == prod.root == REPO_ROOT / "envs/aws"
+    assert (dev.root_var_files, prod.root_var_files) == (("../dev/terraform.tfvars",), ("../prod/terraform.tfvars",))
+    assert dev.backend_config == REPO_ROOT / "envs/dev/backend.hcl"
+    assert prod.backend_config == REPO_ROOT / "envs/prod/backend.hcl"
+    assert dev.data_dir != prod.data_dir and dev.data_dir.parent == dev.folder
+    assert not list(dev.folder.glob("*.tf")) and not list(prod.folder.glob("*.tf"))
+    config = [plans[e]["configuration"]["root_module"] for e in ("dev", "prod")]
+    assert config[0]["module_calls"]["platform"]["source"] == config[1]["module_calls"]["platform"]["source"]
+    assert config[0]["module_calls"]["platform"]["expressions"] == config[1]["module_calls"]["platform"]["expressions"]
+    variables = [plans[e]["variables"] for e in ("dev", "prod")]
+    assert [v["environment"]["value"] for v in variables] == ["dev", "prod"]
+    assert [v["vpc_cidr"]["value"] for v in variables] == ["10.20.0.0/16", "10.40.0.0/16"]
+    # The example state keys name their env: copying one unchanged could not share a state.
+    keys = [read_tfvars(e.folder / "backend.hcl.example")["key"] for e in (dev, prod)]
+    assert keys == ["clickstream/dev/terraform.tfstate", "clickstream/prod/terraform.tfstate"]

@@ -86,7 +86,7 @@ def test_checkov_output_with_several_documents_is_read_whole() -> None:
     [
         ("modules/ingest/s3.tf", "modules/ingest"),
         ("modules/ingest/examples/basic/main.tf", "modules/ingest"),
-        ("envs/dev/main.tf", "envs/dev"),
+        ("envs/aws/main.tf", "envs/aws"),
         ("lambda_src/ingest/app.py", "lambda_src"),
         ("tests/policy/fixtures/insecure/main.tf", "tests/policy/fixtures/insecure"),
     ],

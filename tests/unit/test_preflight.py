@@ -64,7 +64,9 @@ def test_prod_pins_its_ami_and_local_derives_its_zones_and_looks_its_image_up() 
 
 
 def _copy_env(tmp_path: Path, env: str) -> Path:
-    shutil.copytree(REPO_ROOT / "envs" / env, tmp_path / "envs" / env)
+    """A repository root with env ``env``'s folder, the account root it is planned from, and the platform."""
+    for folder in {env, "aws"}:
+        shutil.copytree(REPO_ROOT / "envs" / folder, tmp_path / "envs" / folder, symlinks=True)
     shutil.copytree(REPO_ROOT / pf.PLATFORM, tmp_path / pf.PLATFORM)
     return tmp_path
 
@@ -78,7 +80,7 @@ def test_a_setting_read_from_the_tfvars_follows_the_file(tmp_path: Path) -> None
 
 def test_a_computed_setting_is_named_not_guessed(tmp_path: Path) -> None:
     root = _copy_env(tmp_path, "dev")
-    main = root / "envs/dev/main.tf"
+    main = root / "envs/aws/main.tf"
     text = main.read_text()
     assert "availability_zones = var.availability_zones" in text
     main.write_text(text.replace("availability_zones = var.availability_zones",
@@ -128,13 +130,14 @@ def test_report_lists_every_check_and_every_failure_with_its_fix() -> None:
 
 def test_an_env_without_the_platform_module_is_refused(tmp_path: Path) -> None:
     """Without modules/platform the defaults the env leaves to it are unknown: refused, not guessed."""
-    shutil.copytree(REPO_ROOT / "envs/dev", tmp_path / "envs/dev")
+    for folder in ("dev", "aws"):
+        shutil.copytree(REPO_ROOT / "envs" / folder, tmp_path / "envs" / folder)
     with pytest.raises(pf.PreflightError, match="modules/platform"):
         pf.load_env("dev", tmp_path)
 
 
 def test_unknown_env_is_refused() -> None:
-    with pytest.raises(pf.PreflightError, match="ENV must be one of dev, prod, local"):
+    with pytest.raises(pf.PreflightError, match="ENV must be one of dev, local, prod"):
         pf.load_env("staging")
     assert pf.main(["--env", "../envs/dev"]) == pf.EXIT_REFUSED
 

@@ -118,11 +118,11 @@ def test_variable_defaults_are_the_literal_ones() -> None:
     assert defaults["lambda_reserved_concurrency"] == {}
     assert defaults["ami_id"] is None
     assert "name" not in defaults and "network" not in defaults  # required: no default
-    assert "region" not in variable_defaults(REPO_ROOT / "envs" / "dev")
+    assert "region" not in variable_defaults(REPO_ROOT / "envs" / "aws")
 
 
 def test_env_settings_are_defaults_overlaid_by_the_tfvars() -> None:
-    dev = root_settings(REPO_ROOT / "envs" / "dev")
+    dev = root_settings(REPO_ROOT / "envs" / "aws", [REPO_ROOT / "envs/dev/terraform.tfvars"])
     assert dev["environment"] == "dev" and dev["region"] == "eu-central-1"
     assert dev["lambda_reserved_concurrency"] == {"ingest": None, "etl": None}
     assert dev["allowed_app_ids"] is None  # from the default: null, passed on as the platform's default

@@ -1,12 +1,14 @@
-# Passed through to modules/platform, whose variables.tf types, validates and documents
-# each (the same names); null (the default here) means the platform's default.
+# Set by envs/<env>/terraform.tfvars, passed through to modules/platform, whose variables.tf
+# types, validates and documents each (the same names); null (the default here) means the
+# platform's default.
 
 variable "environment" {
-  description = "dev or prod: the name prefix clickstream-<environment> and the Environment tag."
+  description = "The env's folder (envs/<environment> holds these tfvars): the name prefix clickstream-<environment> and the Environment tag."
   type        = string
   validation {
-    condition     = contains(["dev", "prod"], var.environment)
-    error_message = "environment must be dev or prod."
+    # make plan/apply/preflight also refuse tfvars whose environment is not their folder's name.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.environment))
+    error_message = "environment must be the env folder's name: 3-20 lower-case letters, digits and hyphens."
   }
 }
 

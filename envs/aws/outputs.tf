@@ -1,4 +1,5 @@
-# Forwarded from modules/platform (outputs.tf there describes each).
+# Forwarded from modules/platform (outputs.tf there describes each). One file for both roots:
+# envs/local/outputs.tf is a symbolic link to this one.
 
 output "raw_bucket_name" {
   description = "modules/platform's raw_bucket_name."

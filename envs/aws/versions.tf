@@ -7,7 +7,8 @@ terraform {
     }
   }
 
-  # Partial configuration: `terraform init -backend-config=backend.hcl` (see backend.hcl.example).
+  # Partial configuration: each env's envs/<env>/backend.hcl (from its backend.hcl.example),
+  # initialised into the env's own TF_DATA_DIR (envs/<env>/.terraform) by `make plan ENV=<env>`.
   # use_lockfile takes the state lock with an S3 conditional write: no DynamoDB table needed.
   backend "s3" {
     use_lockfile = true

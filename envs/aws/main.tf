@@ -1,7 +1,8 @@
-# The platform in a real AWS account (modules/platform holds the whole composition). This
-# root only passes terraform.tfvars through: the settings' types, validations and defaults
-# are the platform's. Run through `make plan ENV=<env>` / `make apply ENV=<env>` after
-# `make build` (Lambda zips) and `make host-bundle` (the database hosts' bundles).
+# The platform in a real AWS account (modules/platform holds the whole composition): the one
+# root of every account env. It only passes envs/<env>/terraform.tfvars through: the
+# settings' types, validations and defaults are the platform's. Run through
+# `make plan ENV=<env>` / `make apply ENV=<env>` after `make build` (Lambda zips) and
+# `make host-bundle` (the database hosts' bundles); README.md says what that runs.
 
 module "platform" {
   source  = "../../modules/platform"
