@@ -1,7 +1,7 @@
 # The whole platform as one composition: network and endpoints, ingest, ETL, the warehouse
 # and OLTP hosts with their artifacts bucket, the front end (optional) and the alarms. The
-# envs (envs/dev, envs/prod, envs/local) call it once; what differs between them is in their
-# terraform.tfvars and, for the emulator, `emulator = true`. One file per concern:
+# roots (envs/aws for dev and prod, envs/local for the emulator) call it once; what differs
+# between envs is in their terraform.tfvars and, for the emulator, `emulator = true`. One file per concern:
 #   network.tf  VPC, subnets, flow logs, VPC endpoints
 #   ingest.tf   HTTP API, ingest Lambda, raw bucket
 #   etl.tf      scheduled ETL Lambda
