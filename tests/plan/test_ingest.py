@@ -249,7 +249,7 @@ BAD_RUNS = [
             "lambda.timeout must be 1-29 seconds",
             BAD_RESERVATION,
             "raw_lifecycle.standard_ia_days must be at least 30",
-            "package_hash must be a base64-encoded SHA-256",
+            "package.hash must be a base64-encoded SHA-256",  # modules/internal/lambda_function
             "log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),
@@ -266,7 +266,7 @@ BAD_RUNS = [
             BAD_RESERVATION,
             "lambda.log_level must be one of",
             "standard_ia_days + 30 <= glacier_ir_days",
-            "package_path must be the path of a .zip file",
+            "package.path must be the path of a .zip file",
             "access_log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),
