@@ -30,6 +30,7 @@ locals {
 
 # --- network ---------------------------------------------------------------------------------
 resource "aws_security_group" "this" {
+  #checkov:skip=CKV2_AWS_5:Attached to the ETL function through module.function's vpc input (modules/internal/lambda_function sets vpc_config.security_group_ids), a reference across a module call that the check's graph does not follow.
   name        = "${local.function_name}-lambda"
   description = "ETL Lambda: no ingress; egress only to the warehouse (5432), S3 and the SSM endpoints (443)."
   vpc_id      = var.vpc.vpc_id
@@ -66,29 +67,9 @@ resource "aws_vpc_security_group_egress_rule" "endpoints" {
   tags                         = local.tags
 }
 
-# --- permissions -----------------------------------------------------------------------------
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name               = "${local.function_name}-role"
-  description        = "ETL Lambda: read raw events, read the warehouse password, manage its VPC ENIs."
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
-}
-
+# --- permissions ---------------------------------------------------------------------------------
+# The role, its log streams, the failure queue and the VPC network interfaces are the
+# sub-module's (module.function below); what the ETL's code reads is granted here.
 data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ListRawPrefix"
@@ -115,21 +96,11 @@ data "aws_iam_policy_document" "lambda" {
     actions   = ["ssm:GetParameter"]
     resources = [var.warehouse.password_parameter_arn]
   }
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-  statement {
-    sid       = "SendFailedRuns"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
-  }
 }
 
 resource "aws_iam_role_policy" "this" {
   name   = "etl"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.lambda.json
 }
 
@@ -148,7 +119,7 @@ data "aws_iam_policy_document" "warehouse_ca" {
 resource "aws_iam_role_policy" "warehouse_ca" {
   count  = local.verify_warehouse ? 1 : 0
   name   = "etl-warehouse-ca"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.warehouse_ca[0].json
 }
 
@@ -170,37 +141,8 @@ data "aws_iam_policy_document" "warehouse_password_key" {
 
 resource "aws_iam_role_policy" "warehouse_password_key" {
   name   = "warehouse-password-key"
-  role   = aws_iam_role.this.id
+  role   = module.function.role_name
   policy = data.aws_iam_policy_document.warehouse_password_key.json
-}
-
-# Lambda creates and deletes the function's ENIs with the execution role. EC2 does not support
-# resource-level permissions for the Describe* calls, and the ENI ids do not exist before
-# creation, so AWS documents these actions on "*" (they are exactly the actions of the managed
-# AWSLambdaVPCAccessExecutionRole, minus its logs:* on "*"). Every action is named; there is no
-# wildcard action. A document of its own, so the checkov skip below covers these six actions
-# and nothing that might be added to the function's data permissions above.
-data "aws_iam_policy_document" "vpc_enis" {
-  #checkov:skip=CKV_AWS_111,CKV_AWS_356:ec2 network-interface actions for VPC Lambdas cannot be scoped before the ENI exists (Describe* has no resource-level permissions); the same set as AWSLambdaVPCAccessExecutionRole, without its logs:* on "*". This document holds nothing else.
-  statement {
-    sid = "ManageVpcEnis"
-    actions = [
-      "ec2:CreateNetworkInterface",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeSubnets",
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = ["*"]
-  }
-}
-
-resource "aws_iam_role_policy" "vpc_enis" {
-  #checkov:skip=CKV_AWS_290,CKV_AWS_355:The rendered data.aws_iam_policy_document.vpc_enis: ec2 network-interface actions for VPC Lambdas cannot be scoped before the ENI exists (Describe* has no resource-level permissions); the AWSLambdaVPCAccessExecutionRole set without logs:*. Nothing else is in this policy.
-  name   = "etl-vpc-enis"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.vpc_enis.json
 }
 
 # --- log encryption (when no kms_key_arn is given) -----------------------------------------------
@@ -223,15 +165,26 @@ module "log_key" {
   tags = local.tags
 }
 
-# --- function ---------------------------------------------------------------------------------
-resource "aws_cloudwatch_log_group" "this" {
-  name              = local.log_group
-  retention_in_days = var.log_retention_days
-  # The condition is spelled out (not local.kms_key_arn) so a plan scan sees the key reference.
-  kms_key_id = var.kms_key_arn == null ? module.log_key[0].key_arn : var.kms_key_arn
-  tags       = local.tags
+# The function's environment, a local so the module's terraform tests read what the function gets.
+locals {
+  environment = merge({
+    RAW_BUCKET            = var.raw.bucket_name
+    RAW_PREFIX            = var.raw.prefix
+    DW_HOST               = var.warehouse.host
+    DW_PORT               = tostring(var.warehouse.port)
+    DW_NAME               = var.warehouse.database
+    DW_USER               = var.warehouse.user
+    DW_PASSWORD_PARAM     = var.warehouse.password_parameter_arn
+    DW_SSLMODE            = local.dw_sslmode
+    ETL_SAFETY_MS         = tostring(var.lambda.safety_ms)
+    ETL_LOOKBACK_DAYS     = tostring(var.lambda.lookback_days)
+    ETL_BATCH_MAX_EVENTS  = tostring(var.lambda.batch_max_events)
+    ETL_WORKERS           = tostring(var.lambda.workers)
+    ETL_METRICS_NAMESPACE = local.metrics_namespace
+  }, local.verify_warehouse ? { DW_CA_PARAM = var.warehouse.ca_parameter_name } : {})
 }
 
+# --- function ---------------------------------------------------------------------------------
 # The queue holds failed invocation records (the schedule event and the error), never raw events
 # or warehouse rows. SQS-managed SSE encrypts them without giving the function role KMS rights;
 # with a customer managed key, Lambda's on-failure delivery would need kms:GenerateDataKey and
@@ -243,72 +196,27 @@ resource "aws_sqs_queue" "failures" {
   tags                      = local.tags
 }
 
-resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (the password is read from SSM at runtime); a KMS key for it would add kms:Decrypt for nothing.
-  #checkov:skip=CKV_AWS_272:Code signing is not used; the deployed zip is pinned by source_code_hash and checked by the e2e harness.
-  #checkov:skip=CKV_AWS_50:X-Ray needs xray:Put* on "*" and a route to X-Ray from the private subnets; run summaries are logged instead.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is off by default because AWS refuses any reservation on an account whose concurrency quota is 10 (a new account), so the first apply would fail; runs never overlap because each takes the warehouse's lock lease, dw.etl_lock (a second run returns skipped), and lambda.reserved_concurrency = 1 adds a cap where the quota allows (make preflight checks it).
-  function_name    = local.function_name
-  description      = "Load raw clickstream objects from S3 into the warehouse, exactly once"
-  role             = aws_iam_role.this.arn
-  filename         = var.package_path
-  source_code_hash = var.package_hash
-  handler          = "etl.handler.handler"
-  runtime          = "python3.12"
-  architectures    = ["x86_64"]
-  memory_size      = var.lambda.memory_size
-  timeout          = var.lambda.timeout
-  # null (the default): no reservation, which a new account's quota of 10 could not grant.
-  # Runs never overlap either way: each takes the warehouse's lock lease (lambda_src/etl/db.py).
-  reserved_concurrent_executions = var.lambda.reserved_concurrency
-
-  vpc_config {
-    subnet_ids         = var.vpc.subnet_ids
-    security_group_ids = [aws_security_group.this.id]
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.failures.arn
-  }
-
-  environment {
-    variables = merge({
-      RAW_BUCKET            = var.raw.bucket_name
-      RAW_PREFIX            = var.raw.prefix
-      DW_HOST               = var.warehouse.host
-      DW_PORT               = tostring(var.warehouse.port)
-      DW_NAME               = var.warehouse.database
-      DW_USER               = var.warehouse.user
-      DW_PASSWORD_PARAM     = var.warehouse.password_parameter_arn
-      DW_SSLMODE            = local.dw_sslmode
-      ETL_SAFETY_MS         = tostring(var.lambda.safety_ms)
-      ETL_LOOKBACK_DAYS     = tostring(var.lambda.lookback_days)
-      ETL_BATCH_MAX_EVENTS  = tostring(var.lambda.batch_max_events)
-      ETL_WORKERS           = tostring(var.lambda.workers)
-      ETL_METRICS_NAMESPACE = local.metrics_namespace
-    }, local.verify_warehouse ? { DW_CA_PARAM = var.warehouse.ca_parameter_name } : {})
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.this.name
-  }
-
-  tags       = local.tags
-  depends_on = [aws_iam_role_policy.this, aws_iam_role_policy.vpc_enis, aws_iam_role_policy.warehouse_ca, aws_cloudwatch_log_group.this]
-}
-
-# Scheduled invocations are asynchronous: no Lambda-level retries (the next scheduled run is
-# the retry, and it resumes from the manifest), failures go to the queue.
-resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name                = aws_lambda_function.this.function_name
-  maximum_retry_attempts       = 0
-  maximum_event_age_in_seconds = 3600
-  destination_config {
-    on_failure {
-      destination = aws_sqs_queue.failures.arn
-    }
-  }
+# Function, role, encrypted log group, the failure queue as dead-letter target and on-failure
+# destination, and the VPC placement come from modules/internal/lambda_function.
+module "function" {
+  source      = "../internal/lambda_function"
+  name        = local.function_name
+  description = "Load raw clickstream objects from S3 into the warehouse, exactly once"
+  package     = { path = var.package_path, hash = var.package_hash }
+  handler     = "etl.handler.handler"
+  # reserved_concurrency null (the default): no reservation, which a new account's quota of 10
+  # could not grant. Runs never overlap either way: each takes the warehouse's lock lease
+  # (lambda_src/etl/db.py).
+  settings = var.lambda
+  vpc      = { subnet_ids = var.vpc.subnet_ids, security_group_ids = [aws_security_group.this.id] }
+  # Scheduled invocations are asynchronous: no Lambda-level retries (the next scheduled run is
+  # the retry, and it resumes from the manifest), failures go to the queue.
+  failures = { queue_arn = aws_sqs_queue.failures.arn, maximum_retry_attempts = 0, maximum_event_age_in_seconds = 3600 }
+  # The condition is spelled out (not local.kms_key_arn) so a plan scan sees the key reference.
+  log         = { retention_days = var.log_retention_days, kms_key_arn = var.kms_key_arn == null ? module.log_key[0].key_arn : var.kms_key_arn }
+  role        = { description = "ETL Lambda: read raw events, read the warehouse password, manage its VPC ENIs.", policy_prefix = "etl" }
+  environment = local.environment
+  tags        = local.tags
 }
 
 # --- schedule ---------------------------------------------------------------------------------
@@ -322,13 +230,13 @@ resource "aws_cloudwatch_event_rule" "this" {
 resource "aws_cloudwatch_event_target" "this" {
   rule      = aws_cloudwatch_event_rule.this.name
   target_id = "etl"
-  arn       = aws_lambda_function.this.arn
+  arn       = module.function.function_arn
 }
 
 resource "aws_lambda_permission" "schedule" {
   statement_id  = "AllowEventBridgeSchedule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this.function_name
+  function_name = module.function.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this.arn
 }
@@ -339,7 +247,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_description   = "The ETL run failed (warehouse down, bug); nothing of the failed batch was committed."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = module.function.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -376,7 +284,7 @@ resource "aws_cloudwatch_metric_alarm" "unreadable_objects" {
   alarm_description   = "Raw objects the warehouse cannot load (dw.v_unreadable_objects): retried until they load, or mark them with python -m etl.mark --key K --reason R."
   namespace           = local.metrics_namespace
   metric_name         = "UnreadableObjects"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = module.function.function_name }
   statistic           = "Maximum"
   period              = 900
   evaluation_periods  = 1
@@ -396,7 +304,7 @@ resource "aws_cloudwatch_metric_alarm" "accounting" {
   alarm_description   = "A raw object's events are not all accounted for (received != loaded + duplicates + rejected): see dw.v_accounting_mismatches."
   namespace           = local.metrics_namespace
   metric_name         = "AccountingMismatches"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = module.function.function_name }
   statistic           = "Sum"
   period              = 900
   evaluation_periods  = 1

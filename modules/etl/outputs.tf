@@ -1,21 +1,21 @@
 output "function_name" {
   description = "Name of the ETL Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the ETL Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "role_name" {
   description = "Name of the function's execution role, for grants the caller adds (no ARN to split)."
-  value       = aws_iam_role.this.name
+  value       = module.function.role_name
 }
 
 output "security_group_id" {
@@ -30,7 +30,7 @@ output "failure_queue_arn" {
 
 output "log_group_name" {
   description = "CloudWatch log group of the function."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.function.log_group_name
 }
 
 output "schedule_rule_arn" {

@@ -12,20 +12,12 @@ variable "package_path" {
   description = "Path of the ETL deployment zip built outside Terraform (build/lambda/etl.zip)."
   type        = string
   nullable    = false
-  validation {
-    condition     = endswith(var.package_path, ".zip")
-    error_message = "package_path must point to a .zip file (make build writes build/lambda/etl.zip)."
-  }
 }
 
 variable "package_hash" {
-  description = "Base64 SHA-256 of the zip (build/lambda/etl.zip.b64sha256), used as source_code_hash."
+  description = "Base64 SHA-256 of the zip (build/lambda/etl.zip.b64sha256), used as source_code_hash. Both are checked by modules/internal/lambda_function (package.path, package.hash)."
   type        = string
   nullable    = false
-  validation {
-    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.package_hash))
-    error_message = "package_hash must be a base64-encoded SHA-256 (44 characters ending in '=')."
-  }
 }
 
 variable "vpc" {
@@ -142,7 +134,8 @@ variable "lambda" {
     "skipped"), and AWS refuses any reservation on an account whose concurrency quota is 10 (a
     new account). Set it to 1 to also cap the function where the quota allows (it must leave
     min(100, quota) executions unreserved; `make preflight` checks it); more than a few only
-    takes capacity from other functions, hence the upper bound of 10.
+    takes capacity from other functions, hence the upper bound of 10. memory_size, timeout and
+    reserved_concurrency go to modules/internal/lambda_function as they are.
   EOT
   type = object({
     memory_size          = optional(number, 1024)

@@ -85,3 +85,21 @@ moved {
   from = aws_s3_bucket_policy.logs
   to   = module.log_bucket.aws_s3_bucket_policy.this
 }
+
+# The function, its role and its log group now come from modules/internal/lambda_function: the
+# moves keep an applied function (its URL, its concurrency), role and logs in place.
+
+moved {
+  from = aws_iam_role.this
+  to   = module.function.aws_iam_role.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.lambda
+  to   = module.function.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_lambda_function.this
+  to   = module.function.aws_lambda_function.this
+}

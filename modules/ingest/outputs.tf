@@ -15,17 +15,17 @@ output "events_url" {
 
 output "function_name" {
   description = "Name of the ingest Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the ingest Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "raw_bucket_name" {
@@ -55,7 +55,7 @@ output "access_log_bucket_name" {
 
 output "lambda_log_group_name" {
   description = "CloudWatch log group of the function."
-  value       = aws_cloudwatch_log_group.lambda.name
+  value       = module.function.log_group_name
 }
 
 output "api_access_log_group_name" {

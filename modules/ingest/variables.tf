@@ -12,20 +12,12 @@ variable "package_path" {
   description = "Path of the ingest Lambda zip built outside Terraform (`make build` -> build/lambda/ingest.zip)."
   type        = string
   nullable    = false
-  validation {
-    condition     = endswith(var.package_path, ".zip")
-    error_message = "package_path must be the path of a .zip file (build/lambda/ingest.zip from `make build`)."
-  }
 }
 
 variable "package_hash" {
-  description = "Base64-encoded SHA-256 of the zip (build/lambda/ingest.zip.b64sha256), used as source_code_hash so a changed build redeploys."
+  description = "Base64-encoded SHA-256 of the zip (build/lambda/ingest.zip.b64sha256), used as source_code_hash so a changed build redeploys. Both are checked by modules/internal/lambda_function (package.path, package.hash)."
   type        = string
   nullable    = false
-  validation {
-    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.package_hash))
-    error_message = "package_hash must be a base64-encoded SHA-256 digest (44 characters ending in '='), as written to <fn>.zip.b64sha256."
-  }
 }
 
 variable "allowed_app_ids" {
@@ -68,7 +60,8 @@ variable "lambda" {
     refuses a reservation that leaves fewer than min(100, quota) executions unreserved, so a
     new account (quota 10) cannot have one until its "Concurrent executions" quota is raised
     (`make preflight` checks this). `max_body_bytes` and `max_events_per_request` become
-    MAX_BODY_BYTES and MAX_EVENTS_PER_REQUEST.
+    MAX_BODY_BYTES and MAX_EVENTS_PER_REQUEST. memory_size, timeout and reserved_concurrency
+    go to modules/internal/lambda_function, which also checks AWS's limits (memory 128-10240).
   EOT
   type = object({
     memory_size            = optional(number, 512)
@@ -80,10 +73,6 @@ variable "lambda" {
   })
   default  = {}
   nullable = false
-  validation {
-    condition     = var.lambda.memory_size >= 128 && var.lambda.memory_size <= 10240
-    error_message = "lambda.memory_size must be between 128 and 10240 MB."
-  }
   validation {
     condition     = var.lambda.timeout >= 1 && var.lambda.timeout <= 29
     error_message = "lambda.timeout must be 1-29 seconds: the HTTP API integration times out at 30 s."

@@ -117,20 +117,26 @@ def test_lifecycle_aborts_incomplete_uploads_bucket_wide(deployed: dict) -> None
 def test_rendered_role_policy_is_exactly_least_privilege(deployed: dict) -> None:
     iam = boto3.client("iam")
     role = deployed["role_arn"].rsplit("/", 1)[-1]
-    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["ingest"]
+    # "ingest": what the function does; "ingest-execution": modules/internal/lambda_function's
+    # grant of its own log streams (no failure queue: API Gateway invokes synchronously).
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == ["ingest", "ingest-execution"]
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
-    doc = iam.get_role_policy(RoleName=role, PolicyName="ingest")["PolicyDocument"]
-    doc = json.loads(doc) if isinstance(doc, str) else doc
     bucket_arn = deployed["raw_bucket_arn"]
 
     def norm(v: str | list[str]) -> str | list[str]:
         return sorted(v) if isinstance(v, list) else v
 
-    got = {s["Sid"]: (norm(s["Action"]), norm(s["Resource"])) for s in doc["Statement"]}
+    def statements(name: str) -> dict[str, tuple]:
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        return {s["Sid"]: (norm(s["Action"]), norm(s["Resource"])) for s in doc["Statement"]}
+
     log_group_arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{deployed['lambda_log_group_name']}:*"
-    assert got == {
+    assert statements("ingest") == {
         "PutRawEvents": ("s3:PutObject", [f"{bucket_arn}/events/v1/dt=*", f"{bucket_arn}/events/v1/rejected/*"]),
         "EncryptRawEvents": ("kms:GenerateDataKey", deployed["kms_key_arn"]),
+    }
+    assert statements("ingest-execution") == {
         "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arn),
     }
 

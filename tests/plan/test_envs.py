@@ -135,8 +135,8 @@ def test_prod_is_bigger_longer_protected_and_alarmed(plans: dict[str, dict]) -> 
     inst = "module.platform.module.warehouse.module.host.aws_instance.this"
     assert (dev[inst]["instance_type"], prod[inst]["instance_type"]) == ("t3.large", "r6i.xlarge")
     # Logs are kept a year everywhere (the security gate's CKV_AWS_338); dev keeps fewer backups.
-    for logs in ("module.platform.module.ingest.aws_cloudwatch_log_group.lambda",
-                 "module.platform.module.etl.aws_cloudwatch_log_group.this",
+    for logs in ("module.platform.module.ingest.module.function.aws_cloudwatch_log_group.this",
+                 "module.platform.module.etl.module.function.aws_cloudwatch_log_group.this",
                  "module.platform.module.network.aws_cloudwatch_log_group.flow_logs[0]"):
         assert dev[logs]["retention_in_days"] == prod[logs]["retention_in_days"] == 365, logs
     lifecycle = "module.platform.module.artifacts.module.bucket.aws_s3_bucket_lifecycle_configuration.this"

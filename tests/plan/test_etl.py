@@ -26,6 +26,7 @@ pytestmark = pytest.mark.plan
 INVENTORIES = Path(__file__).parent / "inventories"
 EXAMPLE = REPO_ROOT / "modules" / "etl" / "examples" / "basic"
 M = "module.etl"
+FN = f"{M}.module.function.aws_lambda_function.this"  # modules/internal/lambda_function
 WAREHOUSE_SG = "sg-0a1b2c3d4e5f60718"  # the example's default warehouse.security_group_id
 
 
@@ -68,25 +69,30 @@ def test_inventory(plan: dict) -> None:
 
 
 def test_function_runs_in_private_subnets_without_a_reservation(plan: dict) -> None:
-    fn = resources_by_address(plan)[f"{M}.aws_lambda_function.this"]
+    fn = resources_by_address(plan)[FN]
     # No reservation by default (-1): a new account's quota of 10 refuses any; the warehouse
     # lock keeps runs apart.
     assert fn["reserved_concurrent_executions"] == -1
     assert fn["timeout"] == 600 and fn["handler"] == "etl.handler.handler"
-    expr = _config_resource(plan, f"{M}.aws_lambda_function.this")["expressions"]
-    # The map is unknown at plan time (bucket id); its configured references are not.
-    env_refs = set(expr["environment"][0]["variables"]["references"])
-    assert {"var.warehouse.password_parameter_arn", "var.raw.bucket_name", "var.raw.prefix",
-            "var.warehouse.host", "var.lambda.safety_ms"} <= env_refs
-    assert not any("password" in r and not r.endswith("password_parameter_arn") for r in env_refs)
-    vpc = expr["vpc_config"][0]
-    assert vpc["subnet_ids"]["references"][0] == "var.vpc.subnet_ids"
-    assert "aws_security_group.this.id" in vpc["security_group_ids"]["references"]
+    # The raw bucket's name is unknown at plan time; the rest of the environment is known.
+    env = fn["environment"][0]["variables"]
+    assert env["DW_PASSWORD_PARAM"] == "arn:aws:ssm:us-east-1:123456789012:parameter/clickstream-dev/dw/etl-password"
+    assert (env["RAW_PREFIX"], env["ETL_SAFETY_MS"]) == ("events/v1/", "45000")
+    assert not [k for k in env if "PASSWORD" in k and k != "DW_PASSWORD_PARAM"]
+    call = _function_call(plan)["expressions"]
+    vpc = json.dumps(call["vpc"])
+    assert "var.vpc.subnet_ids" in vpc and "aws_security_group.this.id" in vpc
+    assert "aws_sqs_queue.failures.arn" in json.dumps(call["failures"])
+
+
+def _function_call(plan: dict) -> dict:
+    """The ETL's call of modules/internal/lambda_function, as configured."""
+    return plan["configuration"]["root_module"]["module_calls"]["etl"]["module"]["module_calls"]["function"]
 
 
 def test_reservation_is_applied_when_set(root: Terraform, package: dict[str, str]) -> None:
     plan = root.plan({**package, "lambda": {"reserved_concurrency": 1}})
-    assert resources_by_address(plan)[f"{M}.aws_lambda_function.this"]["reserved_concurrent_executions"] == 1
+    assert resources_by_address(plan)[FN]["reserved_concurrent_executions"] == 1
 
 
 CA_PARAM = "/clickstream-dev/dw/ca-certificate"
@@ -99,7 +105,7 @@ def test_warehouse_certificate_is_verified_with_the_hosts_ca(root: Terraform, pa
                  "password_parameter_name": "/clickstream-dev/dw/etl-password", "ca_parameter_name": CA_PARAM}
     plan = root.plan({**package, "warehouse": warehouse})
     by = resources_by_address(plan)
-    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    env = by[FN]["environment"][0]["variables"]
     assert (env["DW_SSLMODE"], env["DW_CA_PARAM"]) == ("verify-full", CA_PARAM)
     doc = json.loads(by[f"{M}.aws_iam_role_policy.warehouse_ca[0]"]["policy"])
     (stmt,) = doc["Statement"]
@@ -111,7 +117,7 @@ def test_warehouse_certificate_is_verified_with_the_hosts_ca(root: Terraform, pa
 def test_no_ca_means_no_ca_permission(plan: dict) -> None:
     by = resources_by_address(plan)
     assert not [a for a in by if "warehouse_ca" in a]
-    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    env = by[FN]["environment"][0]["variables"]
     assert "DW_CA_PARAM" not in env and env["DW_SSLMODE"] == "prefer"
 
 
@@ -162,13 +168,13 @@ def test_example_wires_the_network_and_endpoints_modules(plan: dict) -> None:
 def test_schedule_and_failure_handling(plan: dict) -> None:
     by = resources_by_address(plan)
     assert by[f"{M}.aws_cloudwatch_event_rule.this"]["schedule_expression"] == "rate(10 minutes)"
-    inv = by[f"{M}.aws_lambda_function_event_invoke_config.this"]
+    inv = by[f"{M}.module.function.aws_lambda_function_event_invoke_config.this[0]"]
     assert inv["maximum_retry_attempts"] == 0
     q = by[f"{M}.aws_sqs_queue.failures"]
     assert q["sqs_managed_sse_enabled"] is True and q.get("kms_master_key_id") is None
     alarm = by[f"{M}.aws_cloudwatch_metric_alarm.errors"]
     assert (alarm["metric_name"], alarm["namespace"], alarm["threshold"]) == ("Errors", "AWS/Lambda", 0)
-    assert by[f"{M}.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
+    assert by[f"{M}.module.function.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
 
 
 def test_alarms_watch_the_metrics_the_function_emits(plan: dict) -> None:
@@ -177,7 +183,7 @@ def test_alarms_watch_the_metrics_the_function_emits(plan: dict) -> None:
     from etl import metrics
 
     by = resources_by_address(plan)
-    env = by[f"{M}.aws_lambda_function.this"]["environment"][0]["variables"]
+    env = by[FN]["environment"][0]["variables"]
     emitted = {name for name, _key in metrics.METRICS}
     for address, metric in (("unreadable_objects", "UnreadableObjects"), ("accounting", "AccountingMismatches")):
         alarm = by[f"{M}.aws_cloudwatch_metric_alarm.{address}"]
@@ -191,8 +197,7 @@ def test_log_group_encrypted_with_the_modules_own_key(plan: dict) -> None:
     by = resources_by_address(plan)
     key = by[f"{M}.module.log_key[0].aws_kms_key.this"]
     assert key["enable_key_rotation"] is True
-    cfg = _config_resource(plan, f"{M}.aws_cloudwatch_log_group.this")["expressions"]
-    assert "module.log_key[0].key_arn" in cfg["kms_key_id"]["references"]
+    assert "module.log_key[0].key_arn" in _function_call(plan)["expressions"]["log"]["references"]
     # Built from the function's name, region and account: known at plan time, read rendered.
     sts = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     assert set(sts) == {"KeyAdministration", "CloudWatchLogsEncryptsTheFunctionsLogGroup"}
@@ -210,32 +215,40 @@ def test_log_group_uses_a_given_key_and_creates_none(root: Terraform, package: d
     key = "arn:aws:kms:us-east-1:123456789012:key/8f1e2d3c-4b5a-4697-8877-665544332211"
     plan = root.plan({**package, "log_kms_key_arn": key})
     by = resources_by_address(plan)
-    assert by[f"{M}.aws_cloudwatch_log_group.this"]["kms_key_id"] == key
+    assert by[f"{M}.module.function.aws_cloudwatch_log_group.this"]["kms_key_id"] == key
     assert not [a for a in by if a.startswith(f"{M}.") and (".aws_kms_key." in a or ".aws_kms_alias." in a)]
     assert plan["planned_values"]["outputs"]["log_kms_key_arn"]["value"] == key
 
 
-def _policy_statements(plan: dict, data: str) -> dict[str, dict]:
+def _policy_statements(plan: dict, data: str, module: dict | None = None) -> dict[str, dict]:
     """Configured statements of one of the role's policy documents, keyed by sid.
 
     The rendered JSON of ``lambda`` is unknown at plan time (ARNs of new resources), but the
-    configured statements name every action and every resource expression.
+    configured statements name every action and every resource expression. ``module``: the
+    configuration of another module than the ETL's (its function sub-module).
     """
-    mod = plan["configuration"]["root_module"]["module_calls"]["etl"]["module"]
+    mod = module or plan["configuration"]["root_module"]["module_calls"]["etl"]["module"]
     doc = next(r for r in mod["resources"] if r["address"] == f"data.aws_iam_policy_document.{data}")
-    return {st["sid"]["constant_value"]: st for st in doc["expressions"]["statement"]}
+    statements = doc["expressions"]["statement"]
+    if isinstance(statements, dict):  # a dynamic block: its content
+        statements = [statements]
+    return {st["sid"]["constant_value"]: st for st in statements}
 
 
 def test_iam_actions_exactly(plan: dict) -> None:
     data = _policy_statements(plan, "lambda")
-    enis = _policy_statements(plan, "vpc_enis")
+    function = _function_call(plan)["module"]
+    execution = _policy_statements(plan, "execution", function)
+    enis = _policy_statements(plan, "vpc_enis", function)
     assert {sid: sorted(s["actions"]["constant_value"]) for sid, s in data.items()} == {
         "ListRawPrefix": ["s3:ListBucket"],
         "ReadRawObjects": ["s3:GetObject"],
         "DecryptRawObjects": ["kms:Decrypt"],
         "ReadWarehousePassword": ["ssm:GetParameter"],
+    }
+    # What every function gets from modules/internal/lambda_function: its own log streams.
+    assert {sid: sorted(s["actions"]["constant_value"]) for sid, s in execution.items()} == {
         "WriteOwnLogs": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "SendFailedRuns": ["sqs:SendMessage"],
     }
     # The ENI permissions live alone in their own document (the one the checkov skip is on).
     assert {sid: sorted(s["actions"]["constant_value"]) for sid, s in enis.items()} == {
@@ -244,7 +257,7 @@ def test_iam_actions_exactly(plan: dict) -> None:
             "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
             "ec2:UnassignPrivateIpAddresses"]),
     }
-    st = {**data, **enis}
+    st = {**data, **execution, **enis}
     assert all("*" not in a for s in st.values() for a in s["actions"]["constant_value"])
     # "*" resources only for the ENI actions AWS requires it for.
     star = [sid for sid, s in st.items() if s["resources"].get("constant_value") == ["*"]]
@@ -253,13 +266,13 @@ def test_iam_actions_exactly(plan: dict) -> None:
     assert st["DecryptRawObjects"]["resources"]["references"][0] == "var.raw.kms_key_arn"
     assert st["ListRawPrefix"]["condition"][0]["variable"]["constant_value"] == "s3:prefix"
     # The ENI document is rendered at plan time (no unknowns): check the JSON the role gets.
-    rendered = resources_by_address(plan)[f"{M}.aws_iam_role_policy.vpc_enis"]
+    rendered = resources_by_address(plan)[f"{M}.module.function.aws_iam_role_policy.vpc_enis[0]"]
     doc = json.loads(rendered["policy"])
     (stmt,) = doc["Statement"]
     assert (stmt["Effect"], stmt["Resource"], stmt["Sid"]) == ("Allow", "*", "ManageVpcEnis")
     assert sorted(stmt["Action"]) == sorted(enis["ManageVpcEnis"]["actions"]["constant_value"])
     assert sorted(r["name"] for r in _etl(plan, "aws_iam_role_policy")) == [
-        "etl", "etl-vpc-enis", "warehouse-password-key"]
+        "etl", "etl-execution", "etl-vpc-enis", "warehouse-password-key"]
 
 
 def test_role_decrypts_the_password_key_only_through_ssm(plan: dict) -> None:
@@ -277,7 +290,7 @@ def test_role_decrypts_the_password_key_only_through_ssm(plan: dict) -> None:
 
 def test_no_managed_policies_attached(plan: dict) -> None:
     assert _etl(plan, "aws_iam_role_policy_attachment") == []
-    role = resources_by_address(plan)[f"{M}.aws_iam_role.this"]
+    role = resources_by_address(plan)[f"{M}.module.function.aws_iam_role.this"]
     assume = json.loads(role["assume_role_policy"])
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 

@@ -19,7 +19,7 @@ from clickstream import REPO_ROOT
 from clickstream.build import build_lambda
 from clickstream.emulator import Emulator
 from clickstream.terraform import Terraform
-from clickstream.testing.plan import assert_inventory, resources_by_address
+from clickstream.testing.plan import assert_inventory, iter_resources, resources_by_address
 
 pytestmark = pytest.mark.plan
 
@@ -95,22 +95,39 @@ def test_lambda_role_allows_exactly_put_on_the_raw_prefixes_datakey_and_own_logs
     assert {sid: (s["effect"], s["actions"]) for sid, s in stmts.items()} == {
         "PutRawEvents": ("Allow", ["s3:PutObject"]),
         "EncryptRawEvents": ("Allow", ["kms:GenerateDataKey"]),
-        "WriteOwnLogs": ("Allow", ["logs:CreateLogStream", "logs:PutLogEvents"]),
     }
     assert "local.accepted_prefix" in stmts["PutRawEvents"]["resources"]
     assert "local.rejected_prefix" in stmts["PutRawEvents"]["resources"]
     assert "module.raw_bucket.arn" in stmts["PutRawEvents"]["resources"]
     assert "module.key.key_arn" in stmts["EncryptRawEvents"]["resources"]
-    assert "aws_cloudwatch_log_group.lambda.arn" in stmts["WriteOwnLogs"]["resources"]
+    assert "module.function.role_name" in _config(plan, "aws_iam_role_policy.this")["role"]["references"]
     for s in stmts.values():
         assert not any("*" in a for a in s["actions"]), s
         assert s["resources"] != ["*"], s
-    # Nothing attached besides the inline policy: no managed policy can widen it.
-    assert not any(r["type"] == "aws_iam_role_policy_attachment" for r in _all(plan))
+    # The role's other policy is modules/internal/lambda_function's: its own log streams only
+    # (no failure queue: API Gateway invokes synchronously), and no ENI policy outside a VPC.
+    policies = sorted(r["values"]["name"] for r in iter_resources(plan) if r["type"] == "aws_iam_role_policy")
+    assert policies == ["ingest", "ingest-execution"]
+    execution = _function_config(plan, "data.aws_iam_policy_document.execution")["expressions"]["statement"]
+    assert [(s["sid"]["constant_value"], s["actions"]["constant_value"]) for s in execution] == [
+        ("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"])]
+    assert "aws_cloudwatch_log_group.this.arn" in execution[0]["resources"]["references"]
+    assert "vpc_config" not in _resource(plan, f"{M}.module.function.aws_lambda_function.this") or not _resource(
+        plan, f"{M}.module.function.aws_lambda_function.this")["vpc_config"]
+    # Nothing attached besides the inline policies: no managed policy can widen them.
+    assert not any(r["type"] == "aws_iam_role_policy_attachment" for r in iter_resources(plan))
 
 
-def _all(plan: dict) -> list[dict]:
-    return plan["planned_values"]["root_module"]["child_modules"][0]["resources"]
+def _config(plan: dict, address: str) -> dict:
+    """The expressions of one of the ingest module's own resources, as configured."""
+    module = plan["configuration"]["root_module"]["module_calls"]["ingest"]["module"]
+    return next(r for r in module["resources"] if r["address"] == address)["expressions"]
+
+
+def _function_config(plan: dict, address: str) -> dict:
+    """A resource of the function's sub-module (modules/internal/lambda_function), as configured."""
+    module = plan["configuration"]["root_module"]["module_calls"]["ingest"]["module"]["module_calls"]["function"]
+    return next(r for r in module["module"]["resources"] if r["address"] == address)
 
 
 def _module_call(plan: dict, name: str) -> dict:
@@ -232,7 +249,7 @@ BAD_RUNS = [
             "lambda.timeout must be 1-29 seconds",
             BAD_RESERVATION,
             "raw_lifecycle.standard_ia_days must be at least 30",
-            "package_hash must be a base64-encoded SHA-256",
+            "package.hash must be a base64-encoded SHA-256",  # modules/internal/lambda_function
             "log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),
@@ -249,7 +266,7 @@ BAD_RUNS = [
             BAD_RESERVATION,
             "lambda.log_level must be one of",
             "standard_ia_days + 30 <= glacier_ir_days",
-            "package_path must be the path of a .zip file",
+            "package.path must be the path of a .zip file",
             "access_log_retention_days must be one of the CloudWatch Logs retention values",
         ],
     ),

@@ -71,8 +71,8 @@ def test_partial_objects_keep_the_platforms_defaults(plan: dict) -> None:
     oltp = by[f"{P}.module.oltp.module.host.aws_instance.this"]
     assert (oltp["instance_type"], oltp["monitoring"]) == ("t3.medium", True)
     assert by[f"{P}.module.oltp.module.host.aws_ebs_volume.data"]["size"] == 20
-    assert by[f"{P}.module.etl.aws_lambda_function.this"]["memory_size"] == 1024
-    assert by[f"{P}.module.ingest.aws_cloudwatch_log_group.lambda"]["retention_in_days"] == 365
+    assert by[f"{P}.module.etl.module.function.aws_lambda_function.this"]["memory_size"] == 1024
+    assert by[f"{P}.module.ingest.module.function.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
     rules = by[f"{P}.module.artifacts.module.bucket.aws_s3_bucket_lifecycle_configuration.this"]["rule"]
     assert next(r["expiration"][0]["days"] for r in rules if r["id"] == "expire-backups") == 14
 
@@ -120,7 +120,7 @@ def test_a_zip_given_without_its_hash_is_hashed_from_beside_it(root: Terraform, 
     marker = "A" * 43 + "="  # not the zip's hash: proves which file was read
     zip_path.with_name("ingest.zip.b64sha256").write_text(marker + "\n")
     plan = root.plan({**inputs, "ingest_package_path": str(zip_path), "ingest_package_hash": None})
-    fn = resources_by_address(plan)[f"{P}.module.ingest.aws_lambda_function.this"]
+    fn = resources_by_address(plan)[f"{P}.module.ingest.module.function.aws_lambda_function.this"]
     assert (fn["filename"], fn["source_code_hash"]) == (str(zip_path), marker)
 
 

@@ -43,13 +43,13 @@ variables {
 run "no_ca_no_reservation_by_default" {
   command = plan
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.DW_SSLMODE == "prefer" && !contains(keys(aws_lambda_function.this.environment[0].variables), "DW_CA_PARAM")
+    condition     = local.environment.DW_SSLMODE == "prefer" && !contains(keys(local.environment), "DW_CA_PARAM")
     error_message = "without a CA the function keeps sslmode prefer and gets no DW_CA_PARAM"
   }
   assert {
-    # The mocked provider does not fill in the schema default (-1, the real plan's value:
-    # tests/plan/inventories/etl_basic.yaml): null is what the module passes.
-    condition     = length(aws_iam_role_policy.warehouse_ca) == 0 && aws_lambda_function.this.reserved_concurrent_executions == null
+    # The reservation itself is planned by tests/plan/test_etl.py (inventory: -1, none) and
+    # modules/internal/lambda_function passes null through.
+    condition     = length(aws_iam_role_policy.warehouse_ca) == 0 && var.lambda.reserved_concurrency == null
     error_message = "no CA permission without a CA, and no reservation by default"
   }
 }
@@ -67,7 +67,7 @@ run "ca_given_verifies_the_server" {
     }
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.DW_SSLMODE == "verify-full" && aws_lambda_function.this.environment[0].variables.DW_CA_PARAM == "/cs-test/dw/ca-certificate"
+    condition     = local.environment.DW_SSLMODE == "verify-full" && local.environment.DW_CA_PARAM == "/cs-test/dw/ca-certificate"
     error_message = "a CA must make the function verify the server (verify-full, DW_CA_PARAM)"
   }
   assert {
