@@ -169,6 +169,17 @@ class S3Proxy:
             self._connections = self._requests = 0
             self._peak_in_flight = self._in_flight
 
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Wait until no request is in flight (a held or abandoned request of an earlier test
+        may still be sleeping in its handler); True when idle, False at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return True
+            time.sleep(0.02)
+        return False
+
     def _connected(self) -> None:
         with self._lock:
             self._connections += 1

@@ -100,6 +100,7 @@ def test_it_counts_connections_and_requests_in_flight(proxy: S3Proxy, client) ->
     from concurrent.futures import ThreadPoolExecutor
 
     keys = [put(b"x") for _ in range(5)]
+    assert proxy.wait_idle(), "a request of an earlier test is still held by the proxy"
     proxy.reset_stats()
     for key in keys:
         client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
