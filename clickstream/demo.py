@@ -1,8 +1,10 @@
 """``make demo``: the whole platform on this machine until Ctrl-C.
 
 On top of :func:`clickstream.local_platform.local_platform` (emulator, envs/local applied,
-PostgreSQL, the deployed ingest and ETL artifacts behind the local HTTP API) it starts:
+PostgreSQL, the deployed ingest, batcher and ETL artifacts behind the local HTTP API) it starts:
 
+* the batcher's SQS poller in the background (``--batch-every``), in place of the event
+  source mapping the emulator does not run, so buffered events reach the lake between ETL runs;
 * the ETL on the schedule Terraform configured, shortened for the demo (``--etl-every``);
 * the Shiny dashboards (``shiny_app``) as the read-only ``dashboard`` login;
 * the demo shop (``web/demo-shop``) whose tracker posts to the local HTTP API;
@@ -118,12 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api-port", type=int, default=8001)
     p.add_argument("--dashboard-port", type=int, default=8002)
     p.add_argument("--etl-every", type=float, default=20.0, help="seconds between ETL runs")
+    p.add_argument("--batch-every", type=float, default=5.0,
+                   help="seconds between drains of the ingest buffer by the batcher")
     p.add_argument("--sessions-per-minute", type=int, default=30, help="synthetic shoppers (0 = none)")
     args = p.parse_args(argv)
     busy = [port for port in (args.shop_port, args.api_port, args.dashboard_port) if port_open("127.0.0.1", port)]
     if busy:
         print(f"error: port(s) {busy} already in use; choose others with --shop-port/--api-port/"
               "--dashboard-port (make demo DEMO_ARGS=\"--shop-port 9000 ...\")", file=sys.stderr)
+        return 2
+    if args.batch_every <= 0:
+        print("error: --batch-every must be positive", file=sys.stderr)
         return 2
     if args.etl_every < 1:
         print("error: --etl-every must be at least 1 second", file=sys.stderr)
@@ -151,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             first = plat.run_etl()
             print(f"ETL: configured {configured_schedule()}; demo runs it every {args.etl_every:g}s "
                   f"(first run: {first.get('files_loaded', 0)} files)", flush=True)
+            threads.append(loop(stop, args.batch_every, lambda: _batch_once(plat), "batcher"))
             threads.append(loop(stop, args.etl_every, lambda: _etl_once(plat), "etl"))
             if args.sessions_per_minute > 0:
                 state = {"seed": 1000}
@@ -178,6 +186,15 @@ def main(argv: list[str] | None = None) -> int:
             shop.server_close()
     print("stopped", flush=True)
     return 0
+
+
+def _batch_once(plat: LocalPlatform) -> None:
+    polls = plat.drain_buffer()
+    received = sum(r.received for r in polls)
+    failed = sum(len(r.failed_ids) for r in polls)
+    if received:
+        print(f"[{time.strftime('%H:%M:%S')}] batcher: {received} buffered requests in {len(polls)} batches"
+              + (f", {failed} handed back" if failed else ""), flush=True)
 
 
 def _etl_once(plat: LocalPlatform) -> None:

@@ -10,8 +10,14 @@ prove. :func:`local_platform` brings up, in order and with progress lines:
 4. ``envs/local`` applied to the emulator, with the hosts' bundles ``make host-bundle`` built
    (placeholders when there are none: the emulator boots no instance, see
    :func:`host_bundle_variables`);
-5. the deployed ingest and ETL artifacts, read back from the emulator and hash-checked, and
-   the HTTP API adapter in front of the ingest function with the API's own routes and CORS.
+5. the deployed ingest, batcher and ETL artifacts, read back from the emulator and
+   hash-checked, the HTTP API adapter in front of the ingest function with the API's own
+   routes and CORS, and the SQS poller that plays the batcher's event source mapping (the
+   emulator runs none: envs/local creates it disabled, :mod:`clickstream.sqs_batcher`).
+
+Ingest buffers events in SQS (modules/ingest/buffer.tf), so nothing reaches the lake until
+the batcher has run: :meth:`LocalPlatform.run_etl` drains the buffer first, as the event
+source mapping would have by the time a scheduled ETL runs.
 
 Everything it started is stopped in reverse order when the ``with`` block ends; nothing
 outside its temporary folders is written.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +43,7 @@ from clickstream.emulator import Emulator, emulator
 from clickstream.http_api import HttpApi
 from clickstream.lambda_runner import LambdaRunner, run_deployed
 from clickstream.postgres import PostgresServer, postgres_server
+from clickstream.sqs_batcher import PollResult, SqsBatcherPoller
 from clickstream.terraform import Terraform
 from clickstream.testing.bundles import ROLES, placeholder_bundles
 from clickstream.warehouse import migrate
@@ -61,6 +69,8 @@ class LocalPlatform:
     pg: PostgresServer
     outputs: dict[str, Any]
     ingest: LambdaRunner
+    batcher: LambdaRunner
+    buffer: SqsBatcherPoller
     etl: LambdaRunner
     api: HttpApi
     dw_dsn: str
@@ -69,6 +79,8 @@ class LocalPlatform:
     terraform: Terraform
     variables: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    #: One drain at a time: the demo's background poller and an ETL run both drain.
+    _drain_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def events_url(self) -> str:
@@ -78,8 +90,15 @@ class LocalPlatform:
     def raw_bucket(self) -> str:
         return str(self.outputs["raw_bucket_name"])
 
+    def drain_buffer(self) -> list[PollResult]:
+        """Run the deployed batcher over the buffer until it is empty (what the mapping does)."""
+        with self._drain_lock:
+            return self.buffer.drain()
+
     def run_etl(self) -> dict[str, Any]:
-        """One scheduled ETL run, with the event EventBridge sends on a schedule."""
+        """One scheduled ETL run, with the event EventBridge sends on a schedule, after the
+        buffered events have been batched into the lake."""
+        self.drain_buffer()
         event = {
             "version": "0", "id": os.urandom(8).hex(), "detail-type": "Scheduled Event",
             "source": "aws.events", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -94,13 +113,16 @@ def _output(outputs: dict[str, Any], name: str) -> Any:
     return outputs[name]
 
 
-def local_variables(ingest: tuple[Path, str], etl: tuple[Path, str], cors_origins: list[str]) -> dict[str, Any]:
+def local_variables(ingest: tuple[Path, str], etl: tuple[Path, str], batcher: tuple[Path, str],
+                    cors_origins: list[str]) -> dict[str, Any]:
     """Variables for envs/local: the zips just built and the origins the shop is served from."""
     return {
         "ingest_package_path": str(ingest[0]),
         "ingest_package_hash": ingest[1],
         "etl_package_path": str(etl[0]),
         "etl_package_hash": etl[1],
+        "batcher_package_path": str(batcher[0]),
+        "batcher_package_hash": batcher[1],
         "cors_allow_origins": cors_origins,
         "allowed_app_ids": [APP_ID],
         # Terraform runs in a private copy of modules/ and envs/; artifacts come from the repo.
@@ -166,6 +188,7 @@ def local_platform(
         t = step(2, "building the Lambda zips (deterministic)")
         ingest_zip = build_lambda("ingest")
         etl_zip = build_lambda("etl")
+        batcher_zip = build_lambda("batcher")
         timings["build"] = time.perf_counter() - t
 
         t = step(3, "starting PostgreSQL 15 and applying the sql/dw and sql/oltp migrations")
@@ -178,15 +201,20 @@ def local_platform(
         t = step(4, "applying envs/local to the emulator (terraform apply)")
         tf = stack.enter_context(Terraform(ENV_LOCAL, emulator_env=emu.env))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="local-platform-")))
-        variables = {**local_variables(ingest_zip, etl_zip, cors_origins), **host_bundle_variables(scratch, progress)}
+        variables = {**local_variables(ingest_zip, etl_zip, batcher_zip, cors_origins),
+                     **host_bundle_variables(scratch, progress)}
         outputs = tf.apply(variables)
         if not emu.embedded:
             # An external emulator outlives us: leave it as we found it.
             stack.callback(tf.destroy, variables)
         timings["terraform_apply"] = time.perf_counter() - t
 
-        t = step(5, "starting the deployed ingest and ETL artifacts behind the local HTTP API")
+        t = step(5, "starting the deployed ingest, batcher and ETL artifacts behind the local HTTP API")
         ingest = stack.enter_context(run_deployed(_output(outputs, "ingest_function_name"), ingest_zip[0]))
+        batcher = stack.enter_context(run_deployed(_output(outputs, "batcher_function_name"), batcher_zip[0]))
+        # release_failed: a message the batcher hands back is retried at once rather than
+        # after the 6-minute visibility timeout (the redrive to the DLQ still applies).
+        buffer = SqsBatcherPoller(batcher, _output(outputs, "buffer_queue_url"), release_failed=True)
         etl = stack.enter_context(
             run_deployed(_output(outputs, "etl_function_name"), etl_zip[0], env_overrides={"DW_DSN": dw_dsn})
         )
@@ -197,7 +225,8 @@ def local_platform(
         timings["runners"] = time.perf_counter() - t
 
         yield LocalPlatform(
-            emulator=emu, pg=pg, outputs=outputs, ingest=ingest, etl=etl, api=api, dw_dsn=dw_dsn,
+            emulator=emu, pg=pg, outputs=outputs, ingest=ingest, batcher=batcher, buffer=buffer, etl=etl,
+            api=api, dw_dsn=dw_dsn,
             oltp_dsn=oltp_dsn, dashboard_dsn=dashboard_dsn, terraform=tf, variables=variables,
             timings=timings,
         )

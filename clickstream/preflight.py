@@ -48,6 +48,7 @@ from clickstream.preflight_checks import (
     AMI_PARAMETER,
     FUNCTIONS,
     NOT_RUN,
+    PACKAGES,
     QUOTA_NAME,
     UNRESERVED_FLOOR,
     Check,
@@ -73,7 +74,7 @@ from clickstream.tfvars import Block, Expression, HclError, parse_file, read_tfv
 #: The checks live in :mod:`clickstream.preflight_checks`; they are re-exported here because
 #: ``clickstream.preflight`` is the module callers and tests know (``pf.check_packages``).
 __all__ = [
-    "ACCOUNT_CHECKS", "AMI_PARAMETER", "EXIT_OK", "EXIT_REFUSED", "FUNCTIONS", "NOT_RUN",
+    "ACCOUNT_CHECKS", "AMI_PARAMETER", "EXIT_OK", "EXIT_REFUSED", "FUNCTIONS", "NOT_RUN", "PACKAGES",
     "QUOTA_NAME", "UNRESERVED_FLOOR", "Check", "ConcurrencyVerdict", "Context", "Env", "PreflightError",
     "Report", "Unresolved", "b64sha256", "check_ami", "check_availability_zones", "check_cognito_domain",
     "check_credentials", "check_env_readable", "check_git_token", "check_instance_types",
@@ -247,7 +248,7 @@ def _packages(packages: dict[str, Any], repo_root: Path) -> dict[str, tuple[Path
     """Each function's zip and explicit hash (the platform's ``packages``): when not given,
     ``build/lambda/<fn>.zip`` (``make build``); the hash then sits beside the zip."""
     out = {}
-    for fn in FUNCTIONS:
+    for fn in PACKAGES:
         given = packages.get(fn) if isinstance(packages.get(fn), dict) else {}
         path = given.get("path")
         out[fn] = (Path(path) if isinstance(path, str) else repo_root / "build" / "lambda" / f"{fn}.zip",

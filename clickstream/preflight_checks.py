@@ -26,8 +26,13 @@ AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-
 #: concurrency minus 100".
 UNRESERVED_FLOOR = 100
 QUOTA_NAME = 'Service Quotas > AWS Lambda > "Concurrent executions"'
-#: Lambda functions of the platform, as modules/ingest and modules/etl name them.
+#: Lambda functions of the platform with a reservation setting (lambda_reserved_concurrency),
+#: as modules/ingest and modules/etl name them.
 FUNCTIONS = ("ingest", "etl")
+#: Every Lambda zip the platform deploys (its ``packages``): FUNCTIONS and the buffer's batcher
+#: (modules/ingest/buffer.tf, `<name>-batcher`), which has no reservation of its own: its event
+#: source mapping's maximum_concurrency bounds it.
+PACKAGES = (*FUNCTIONS, "batcher")
 
 
 @dataclass

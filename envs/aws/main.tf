@@ -9,8 +9,9 @@ module "platform" {
   name    = "clickstream-${var.environment}"
   network = { vpc_cidr = var.vpc_cidr, availability_zones = var.availability_zones }
   packages = {
-    ingest = { path = var.ingest_package_path, hash = var.ingest_package_hash }
-    etl    = { path = var.etl_package_path, hash = var.etl_package_hash }
+    ingest  = { path = var.ingest_package_path, hash = var.ingest_package_hash }
+    etl     = { path = var.etl_package_path, hash = var.etl_package_hash }
+    batcher = { path = var.batcher_package_path, hash = var.batcher_package_hash }
   }
   repo_root                   = var.repo_root
   host_bundles                = var.host_bundles

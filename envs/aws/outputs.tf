@@ -17,6 +17,18 @@ output "events_url" {
   description = "modules/platform's events_url."
   value       = module.platform.events_url
 }
+output "batcher_function_name" {
+  description = "modules/platform's batcher_function_name."
+  value       = module.platform.batcher_function_name
+}
+output "buffer_queue_url" {
+  description = "modules/platform's buffer_queue_url."
+  value       = module.platform.buffer_queue_url
+}
+output "buffer_dlq_arn" {
+  description = "modules/platform's buffer_dlq_arn."
+  value       = module.platform.buffer_dlq_arn
+}
 output "etl_function_name" {
   description = "modules/platform's etl_function_name."
   value       = module.platform.etl_function_name

@@ -72,6 +72,14 @@ variable "etl_package_path" {
   description = "modules/platform's etl_package_path; null takes its default."
   default     = null
 }
+variable "batcher_package_path" {
+  description = "modules/platform's packages.batcher.path; null takes its default (build/lambda/batcher.zip)."
+  default     = null
+}
+variable "batcher_package_hash" {
+  description = "modules/platform's packages.batcher.hash; null takes its default (read beside the zip)."
+  default     = null
+}
 variable "etl_package_hash" {
   description = "modules/platform's etl_package_hash; null takes its default."
   default     = null

@@ -8,8 +8,9 @@ module "platform" {
   emulator = true
   network  = { availability_zones = ["${var.region}a", "${var.region}b"] }
   packages = {
-    ingest = { path = var.ingest_package_path, hash = var.ingest_package_hash }
-    etl    = { path = var.etl_package_path, hash = var.etl_package_hash }
+    ingest  = { path = var.ingest_package_path, hash = var.ingest_package_hash }
+    etl     = { path = var.etl_package_path, hash = var.etl_package_hash }
+    batcher = { path = var.batcher_package_path, hash = var.batcher_package_hash }
   }
   repo_root                   = var.repo_root
   host_bundles                = var.host_bundles

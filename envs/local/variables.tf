@@ -23,6 +23,8 @@ variable "ingest_package_path" { description = "build/lambda/ingest.zip (clickst
 variable "ingest_package_hash" { description = "Base64 SHA-256 of the ingest zip." }
 variable "etl_package_path" { description = "build/lambda/etl.zip (clickstream.build.build_lambda(\"etl\"))." }
 variable "etl_package_hash" { description = "Base64 SHA-256 of the ETL zip." }
+variable "batcher_package_path" { description = "build/lambda/batcher.zip (clickstream.build.build_lambda(\"batcher\"))." }
+variable "batcher_package_hash" { description = "Base64 SHA-256 of the batcher zip." }
 variable "allowed_app_ids" {
   description = "modules/platform's allowed_app_ids; null takes its default."
   default     = null

@@ -10,7 +10,7 @@ module "function" {
   settings    = var.lambda
   log         = { retention_days = var.log_retention_days, kms_key_arn = module.key.key_arn }
   role        = { description = "Ingest Lambda: write raw events, nothing else.", policy_prefix = "ingest" }
-  environment = {
+  environment = merge({
     RAW_BUCKET             = module.raw_bucket.id
     RAW_PREFIX             = var.raw_prefix
     RAW_KMS_KEY_ARN        = module.key.key_arn
@@ -19,7 +19,11 @@ module "function" {
     MAX_BODY_BYTES         = tostring(var.lambda.max_body_bytes)
     MAX_EVENTS_PER_REQUEST = tostring(var.lambda.max_events_per_request)
     LOG_LEVEL              = var.lambda.log_level
-  }
+    }, local.buffer_enabled ? {
+    # The buffer (buffer.tf): requests whose message fits go to the queue, the rest to S3.
+    BUFFER_QUEUE_URL         = aws_sqs_queue.buffer[0].url
+    BUFFER_MAX_MESSAGE_BYTES = tostring(local.buffer_max_message_bytes)
+  } : {})
   tags = local.tags
 }
 

@@ -48,6 +48,7 @@ module "key" {
       values = [
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.lambda_log_group}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.access_log_group}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.batcher_name}",
       ]
     }]
   }]

@@ -62,3 +62,23 @@ output "api_access_log_group_name" {
   description = "CloudWatch log group of the API's JSON access logs."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "buffer_queue_url" {
+  description = "URL of the buffer queue ingest sends to (BUFFER_QUEUE_URL); null with buffer.enabled = false."
+  value       = one(aws_sqs_queue.buffer[*].url)
+}
+
+output "buffer_queue_arn" {
+  description = "ARN of the buffer queue; null with buffer.enabled = false."
+  value       = one(aws_sqs_queue.buffer[*].arn)
+}
+
+output "buffer_dlq_arn" {
+  description = "ARN of the buffer's dead-letter queue (messages the batcher failed 5 times); null with buffer.enabled = false."
+  value       = one(aws_sqs_queue.buffer_dlq[*].arn)
+}
+
+output "batcher_function_name" {
+  description = "Name of the batcher Lambda (the deployed artifact the harness's SQS poller runs); null with buffer.enabled = false."
+  value       = one(module.batcher_function[*].function_name)
+}

@@ -20,6 +20,18 @@ variable "package_hash" {
   nullable    = false
 }
 
+variable "batcher_package_path" {
+  description = "Path of the batcher Lambda zip (`make build` -> build/lambda/batcher.zip); used when buffer.enabled."
+  type        = string
+  nullable    = false
+}
+
+variable "batcher_package_hash" {
+  description = "Base64-encoded SHA-256 of the batcher zip (build/lambda/batcher.zip.b64sha256), its source_code_hash."
+  type        = string
+  nullable    = false
+}
+
 variable "allowed_app_ids" {
   description = "Application ids accepted in the request envelope (ALLOWED_APP_IDS); any other app_id is answered 403."
   type        = list(string)
@@ -177,6 +189,63 @@ variable "force_destroy" {
   description = "Allow destroying the buckets with objects in them. Keep false outside tests: the raw bucket is the system of record."
   type        = bool
   default     = false
+  nullable    = false
+}
+
+variable "buffer" {
+  description = <<-EOT
+    The SQS buffer between ingest and the lake (buffer.tf, docs/lake.md), on by default: ingest
+    sends each request's events to a queue and the batcher function writes one raw object per
+    batch of up to `batch_size` messages (1-10000) gathered for at most
+    `batching_window_seconds` (0-300), with at most `maximum_concurrency` (2-1000, Lambda's
+    range) batchers at once. `batcher` sizes that function (memory_size, timeout: the queue's
+    visibility timeout is 6x the timeout, at most SQS's 12 hours). `mapping_enabled` false
+    creates the event source mapping disabled (the emulator, where the harness plays it);
+    `restrict_dlq_sources` false leaves out the DLQ's redrive allow policy (only the emulator,
+    whose SQS lacks the attribute: elsewhere any queue of the account could redrive into it).
+    `enabled` false brings back one object per request and creates none of it.
+  EOT
+  type = object({
+    enabled                 = optional(bool, true)
+    batch_size              = optional(number, 10000)
+    batching_window_seconds = optional(number, 300)
+    maximum_concurrency     = optional(number, 2)
+    mapping_enabled         = optional(bool, true)
+    restrict_dlq_sources    = optional(bool, true)
+    batcher = optional(object({
+      memory_size = optional(number, 512)
+      timeout     = optional(number, 60)
+    }), {})
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = var.buffer.batching_window_seconds >= 0 && var.buffer.batching_window_seconds <= 300 && floor(var.buffer.batching_window_seconds) == var.buffer.batching_window_seconds
+    error_message = "buffer.batching_window_seconds must be a whole number of seconds between 0 and 300 (Lambda's maximum batching window)."
+  }
+  validation {
+    condition     = var.buffer.batch_size >= 1 && var.buffer.batch_size <= 10000 && floor(var.buffer.batch_size) == var.buffer.batch_size
+    error_message = "buffer.batch_size must be a whole number between 1 and 10000 (the most an SQS event source mapping takes)."
+  }
+  validation {
+    condition     = var.buffer.maximum_concurrency >= 2 && var.buffer.maximum_concurrency <= 1000 && floor(var.buffer.maximum_concurrency) == var.buffer.maximum_concurrency
+    error_message = "buffer.maximum_concurrency must be a whole number between 2 and 1000 (the event source mapping's scaling limits)."
+  }
+  validation {
+    condition     = var.buffer.batcher.timeout >= 1 && var.buffer.batcher.timeout <= 900 && floor(var.buffer.batcher.timeout) == var.buffer.batcher.timeout
+    error_message = "buffer.batcher.timeout must be a whole number of seconds between 1 and 900 (the queue's visibility timeout, 6x it, stays within SQS's 12 hours)."
+  }
+  validation {
+    # Lambda refuses an SQS mapping with more than 10 messages a batch and no batching window.
+    condition     = var.buffer.batching_window_seconds > 0 || var.buffer.batch_size <= 10
+    error_message = "buffer.batch_size above 10 needs buffer.batching_window_seconds of at least 1 (Lambda's rule for SQS batches)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs notified by the buffer's alarms (messages in the dead-letter queue, an old oldest message, batcher errors)."
+  type        = list(string)
+  default     = []
   nullable    = false
 }
 

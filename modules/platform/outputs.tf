@@ -18,6 +18,21 @@ output "events_url" {
   value       = module.ingest.events_url
 }
 
+output "batcher_function_name" {
+  description = "Name of the batcher Lambda fed by the buffer queue (in the emulator, run by the harness's SQS poller)."
+  value       = module.ingest.batcher_function_name
+}
+
+output "buffer_queue_url" {
+  description = "URL of the ingest buffer queue (BUFFER_QUEUE_URL of the ingest Lambda)."
+  value       = module.ingest.buffer_queue_url
+}
+
+output "buffer_dlq_arn" {
+  description = "ARN of the buffer's dead-letter queue."
+  value       = module.ingest.buffer_dlq_arn
+}
+
 output "etl_function_name" {
   description = "Name of the ETL Lambda."
   value       = module.etl.function_name

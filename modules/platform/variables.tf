@@ -41,17 +41,18 @@ variable "network" {
 variable "packages" {
   description = "The Lambda zips (`make build`): per function a `path` (null: build/lambda/<fn>.zip under repo_root) and its base64 SHA-256 `hash` (null: read from <path>.b64sha256 beside the zip)."
   type = object({
-    ingest = optional(object({ path = optional(string), hash = optional(string) }), {})
-    etl    = optional(object({ path = optional(string), hash = optional(string) }), {})
+    ingest  = optional(object({ path = optional(string), hash = optional(string) }), {})
+    etl     = optional(object({ path = optional(string), hash = optional(string) }), {})
+    batcher = optional(object({ path = optional(string), hash = optional(string) }), {})
   })
   default  = {}
   nullable = false
   validation {
-    condition     = alltrue([for p in [var.packages.ingest, var.packages.etl] : p.path == null ? true : endswith(p.path, ".zip")])
+    condition     = alltrue([for p in [var.packages.ingest, var.packages.etl, var.packages.batcher] : p.path == null ? true : endswith(p.path, ".zip")])
     error_message = "packages.<fn>.path must be null (build/lambda/<fn>.zip) or the path of a .zip file."
   }
   validation {
-    condition     = alltrue([for p in [var.packages.ingest, var.packages.etl] : p.hash == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", p.hash))])
+    condition     = alltrue([for p in [var.packages.ingest, var.packages.etl, var.packages.batcher] : p.hash == null ? true : can(regex("^[A-Za-z0-9+/]{43}=$", p.hash))])
     error_message = "packages.<fn>.hash must be null (read from <path>.b64sha256) or a base64-encoded SHA-256 (44 characters ending in '=')."
   }
 }

@@ -134,6 +134,17 @@ def test_the_runners_run_what_terraform_deployed(plat: LocalPlatform) -> None:
     assert plat.ingest.config.handler == "ingest.handler.handler"
     assert plat.ingest.config.environment["RAW_BUCKET"] == plat.raw_bucket
     assert plat.etl.config.environment["RAW_BUCKET"] == plat.raw_bucket
+    # Ingest buffers in the queue envs/local created; the poller runs the deployed batcher on it.
+    assert plat.ingest.config.environment["BUFFER_QUEUE_URL"] == plat.outputs["buffer_queue_url"]
+    assert plat.batcher.config.handler == "batcher.handler.handler"
+    assert plat.batcher.config.name == plat.outputs["batcher_function_name"]
+    assert plat.batcher.config.environment["RAW_BUCKET"] == plat.raw_bucket
+    assert plat.buffer.queue_url == plat.outputs["buffer_queue_url"]
+    # The emulator runs no event source mapping: envs/local creates it disabled (moto would
+    # otherwise try to run the function itself on every SendMessage).
+    (esm,) = [m for m in boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+              if m["FunctionArn"].endswith(f":function:{plat.outputs['batcher_function_name']}")]
+    assert esm["State"] == "Disabled"
 
 
 def test_generated_traffic_reaches_the_warehouse_exactly(plat: LocalPlatform) -> None:
@@ -146,8 +157,19 @@ def test_generated_traffic_reaches_the_warehouse_exactly(plat: LocalPlatform) ->
     assert sent.accepted + sent.rejected == sent.events_sent
     assert sent.rejected == sent.expected_rejects > 0
 
+    # Nothing reaches the lake before the batcher runs; then one object per batch and kind,
+    # far fewer than one per request.
+    s3 = boto3.client("s3")
+    before = s3.list_objects_v2(Bucket=plat.raw_bucket).get("KeyCount", 0)
     runs = _run_etl_until_done(plat)
     assert sum(r["files_failed"] for r in runs) == 0, runs
+    objects = sum(page.get("KeyCount", 0)
+                  for page in s3.get_paginator("list_objects_v2").paginate(Bucket=plat.raw_bucket))
+    assert before == 0 and 0 < objects < sent.requests / 5, (before, objects, sent.requests)
+    sqs = boto3.client("sqs")
+    depth = sqs.get_queue_attributes(QueueUrl=plat.outputs["buffer_queue_url"],
+                                     AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert depth["ApproximateNumberOfMessages"] == "0"
 
     dw = plat.dw_dsn
     assert _scalar(dw, "SELECT count(*) FROM dw.events") == truth.unique_events

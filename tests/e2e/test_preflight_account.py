@@ -33,7 +33,7 @@ REGION = "eu-central-1"  # envs/dev/terraform.tfvars' region
 @pytest.fixture(scope="module")
 def zips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("build") / "lambda"
-    for fn in pf.FUNCTIONS:
+    for fn in pf.PACKAGES:
         build_lambda(fn, out_dir=out)
     return out
 

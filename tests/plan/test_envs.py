@@ -56,10 +56,11 @@ def given_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
 
 @pytest.fixture(scope="module")
 def packages(repo: Path) -> dict[str, str]:
-    ingest, etl = build_lambda("ingest"), build_lambda("etl")
+    ingest, etl, batcher = build_lambda("ingest"), build_lambda("etl"), build_lambda("batcher")
     return {
         "ingest_package_path": str(ingest[0]), "ingest_package_hash": ingest[1],
         "etl_package_path": str(etl[0]), "etl_package_hash": etl[1],
+        "batcher_package_path": str(batcher[0]), "batcher_package_hash": batcher[1],
         "repo_root": str(repo),
     }
 

@@ -1,4 +1,5 @@
-"""Plan tests of modules/ingest: a hardened raw bucket, least privilege, throttled CORS-limited API.
+"""Plan tests of modules/ingest: a hardened raw bucket, least privilege, throttled CORS-limited API,
+and the SQS buffer with its batcher function (buffer.tf), on by default.
 
 The example is planned against the emulator with the real ingest zip (built deterministically
 by ``clickstream.build``) and compared with a committed inventory; the IAM, bucket policy and
@@ -31,8 +32,11 @@ ACCOUNT = "123456789012"  # moto's account
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    zip_path, b64 = build_lambda("ingest", out_dir=tmp_path_factory.mktemp("build"))
-    return {"package_path": str(zip_path), "package_hash": b64}
+    out = tmp_path_factory.mktemp("build")
+    zip_path, b64 = build_lambda("ingest", out_dir=out)
+    batcher_path, batcher_b64 = build_lambda("batcher", out_dir=out)
+    return {"package_path": str(zip_path), "package_hash": b64,
+            "batcher_package_path": str(batcher_path), "batcher_package_hash": batcher_b64}
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +108,12 @@ def test_lambda_role_allows_exactly_put_on_the_raw_prefixes_datakey_and_own_logs
     for s in stmts.values():
         assert not any("*" in a for a in s["actions"]), s
         assert s["resources"] != ["*"], s
-    # The role's other policy is modules/internal/lambda_function's: its own log streams only
-    # (no failure queue: API Gateway invokes synchronously), and no ENI policy outside a VPC.
+    # The role's other policies: modules/internal/lambda_function's (its own log streams only;
+    # no failure queue: API Gateway invokes synchronously; no ENI policy outside a VPC) and the
+    # buffer's SendMessage (test_ingest_may_only_send_to_the_buffer). The batcher's role has
+    # its own two.
     policies = sorted(r["values"]["name"] for r in iter_resources(plan) if r["type"] == "aws_iam_role_policy")
-    assert policies == ["ingest", "ingest-execution"]
+    assert policies == ["batcher", "batcher-execution", "ingest", "ingest-buffer", "ingest-execution"]
     execution = _function_config(plan, "data.aws_iam_policy_document.execution")["expressions"]["statement"]
     assert [(s["sid"]["constant_value"], s["actions"]["constant_value"]) for s in execution] == [
         ("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"])]
@@ -172,7 +178,8 @@ def test_log_bucket_accepts_only_s3_access_logs_from_the_raw_bucket(plan: dict) 
 
 KEY = f"{M}.module.key.aws_kms_key.this"
 LOG_GROUPS = [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/clickstream-dev-ingest",
-              f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/apigateway/clickstream-dev-ingest-access"]
+              f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/apigateway/clickstream-dev-ingest-access",
+              f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/clickstream-dev-batcher"]
 
 
 def test_key_policy_lets_logs_use_the_key_for_this_modules_groups_only(plan: dict) -> None:
@@ -217,6 +224,87 @@ def test_key_policy_root_administers_only_and_uses_the_key_only_through_s3(plan:
         assert s["Effect"] == "Allow", sid
         assert "Condition" in s or sid == "KeyAdministration", sid
         assert not any("*" in a for a in _list(s["Action"])), sid
+
+
+# --- the buffer (buffer.tf) -------------------------------------------------------------------
+
+def test_ingest_may_only_send_to_the_buffer_and_is_told_where(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.ingest_buffer")
+    assert {sid: (s["effect"], s["actions"]) for sid, s in stmts.items()} == {
+        "SendToBuffer": ("Allow", ["sqs:SendMessage"])}
+    assert "aws_sqs_queue.buffer[0].arn" in stmts["SendToBuffer"]["resources"]
+    assert not any("dlq" in r for r in stmts["SendToBuffer"]["resources"])
+    assert "module.function.role_name" in _config(plan, "aws_iam_role_policy.ingest_buffer")["role"]["references"]
+    env = _module_call(plan, "function")["expressions"]["environment"]["references"]
+    assert "aws_sqs_queue.buffer[0].url" in env and "local.buffer_max_message_bytes" in env
+
+
+def test_batcher_role_consumes_the_buffer_and_puts_raw_objects_only(plan: dict) -> None:
+    stmts = _statements(plan, "data.aws_iam_policy_document.batcher")
+    assert {sid: (s["effect"], sorted(s["actions"])) for sid, s in stmts.items()} == {
+        "ConsumeBuffer": ("Allow", ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage",
+                                    "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]),
+        "PutRawEvents": ("Allow", ["s3:PutObject"]),
+        "EncryptRawEvents": ("Allow", ["kms:GenerateDataKey"]),
+    }
+    assert "aws_sqs_queue.buffer[0].arn" in stmts["ConsumeBuffer"]["resources"]
+    assert "aws_sqs_queue.buffer_dlq[0].arn" not in stmts["ConsumeBuffer"]["resources"]
+    assert {"local.accepted_prefix", "local.rejected_prefix", "module.raw_bucket.arn"} <= set(
+        stmts["PutRawEvents"]["resources"])
+    assert "module.key.key_arn" in stmts["EncryptRawEvents"]["resources"]
+    for s in stmts.values():
+        assert not any("*" in a for a in s["actions"]), s
+    assert "module.batcher_function[0].role_name" in _config(plan, "aws_iam_role_policy.batcher")["role"]["references"]
+    call = _module_call(plan, "batcher_function")
+    assert call["source"] == "../internal/lambda_function"
+    exprs = call["expressions"]
+    assert exprs["handler"]["constant_value"] == "batcher.handler.handler"
+    assert "vpc" not in exprs and "failures" not in exprs  # outside any VPC; SQS redrives, not Lambda
+    assert {"module.raw_bucket.id", "var.raw_prefix", "module.key.key_arn"} <= set(
+        exprs["environment"]["references"])
+
+
+def test_buffer_queues_redrive_after_five_receives_and_refuse_plain_http(plan: dict) -> None:
+    buffer = _resource(plan, f"{M}.aws_sqs_queue.buffer[0]")
+    # The DLQ's ARN is unknown until apply; the count is what the plan can say.
+    assert "redrive_policy" not in buffer or buffer["redrive_policy"] is None
+    redrive = _config(plan, "aws_sqs_queue.buffer")["redrive_policy"]
+    assert "aws_sqs_queue.buffer_dlq[0].arn" in redrive["references"]
+    queues = {r["address"]: r for r in iter_resources(plan) if r["type"] == "aws_sqs_queue"}
+    assert all(q["values"]["sqs_managed_sse_enabled"] is True for q in queues.values())
+    tls = _statements(plan, "data.aws_iam_policy_document.buffer_tls")
+    assert tls["DenyInsecureTransport"]["effect"] == "Deny"
+    assert tls["DenyInsecureTransport"]["conditions"] == [("Bool", "aws:SecureTransport", ["false"])]
+    assert sorted(r["index"] for r in iter_resources(plan) if r["type"] == "aws_sqs_queue_policy") == ["buffer", "dlq"]
+
+
+def test_buffer_alarms_notify_the_alarm_actions(ingest_root: Terraform, package: dict[str, str]) -> None:
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms"
+    plan = ingest_root.plan({**package, "alarm_actions": [topic]})
+    alarms = [r["values"] for r in iter_resources(plan) if r["type"] == "aws_cloudwatch_metric_alarm"]
+    assert len(alarms) == 3 and all(a["alarm_actions"] == [topic] for a in alarms)
+
+
+def test_buffer_off_leaves_one_object_per_request(ingest_root: Terraform, package: dict[str, str]) -> None:
+    plan = ingest_root.plan({**package, "buffer": {"enabled": False}})
+    types = {r["type"] for r in iter_resources(plan)}
+    assert not types & {"aws_sqs_queue", "aws_lambda_event_source_mapping", "aws_cloudwatch_metric_alarm"}
+    assert [r["values"]["function_name"] for r in iter_resources(plan) if r["type"] == "aws_lambda_function"] == [
+        "clickstream-dev-ingest"]
+    policies = sorted(r["values"]["name"] for r in iter_resources(plan) if r["type"] == "aws_iam_role_policy")
+    assert policies == ["ingest", "ingest-execution"]
+
+
+def test_buffer_settings_reach_the_mapping_and_the_queue(ingest_root: Terraform, package: dict[str, str]) -> None:
+    plan = ingest_root.plan({**package, "buffer": {
+        "batch_size": 500, "batching_window_seconds": 30, "maximum_concurrency": 5,
+        "mapping_enabled": False, "batcher": {"timeout": 120, "memory_size": 1024}}})
+    esm = _resource(plan, f"{M}.aws_lambda_event_source_mapping.buffer[0]")
+    assert (esm["enabled"], esm["batch_size"], esm["maximum_batching_window_in_seconds"],
+            esm["scaling_config"]) == (False, 500, 30, [{"maximum_concurrency": 5}])
+    assert _resource(plan, f"{M}.aws_sqs_queue.buffer[0]")["visibility_timeout_seconds"] == 720
+    fn = _resource(plan, f"{M}.module.batcher_function[0].aws_lambda_function.this")
+    assert (fn["timeout"], fn["memory_size"]) == (120, 1024)
 
 
 def test_access_log_format_is_json_with_request_id_and_status(plan: dict) -> None:
@@ -271,10 +359,38 @@ BAD_RUNS = [
         ],
     ),
     ({"cors_allow_origins": []}, ["cors_allow_origins must list at least one origin"]),
+    # Hostile buffer values: each outside Lambda's or SQS's range.
+    (
+        {"buffer": {"batching_window_seconds": 301, "batch_size": 10001, "maximum_concurrency": 1,
+                    "batcher": {"timeout": 901}}},
+        [
+            "buffer.batching_window_seconds must be a whole number of seconds between 0 and 300",
+            "buffer.batch_size must be a whole number between 1 and 10000",
+            "buffer.maximum_concurrency must be a whole number between 2 and 1000",
+            "buffer.batcher.timeout must be a whole number of seconds between 1 and 900",
+        ],
+    ),
+    (
+        {"buffer": {"batching_window_seconds": 0, "batch_size": 0.5, "maximum_concurrency": 1001}},
+        [
+            "buffer.batch_size must be a whole number between 1 and 10000",
+            "buffer.maximum_concurrency must be a whole number between 2 and 1000",
+        ],
+    ),
+    ({"buffer": {"batching_window_seconds": 0, "batch_size": 11}},
+     ["buffer.batch_size above 10 needs buffer.batching_window_seconds of at least 1"]),
+    ({"buffer": {"batching_window_seconds": -1}},
+     ["buffer.batching_window_seconds must be a whole number of seconds between 0 and 300"]),
+    # The batcher's sizing is checked by modules/internal/lambda_function (settings).
+    ({"buffer": {"batcher": {"memory_size": 64}}},
+     ["settings.memory_size must be a whole number of MB between 128 and 10240"]),
+    ({"batcher_package_hash": "nope"}, ["package.hash must be a base64-encoded SHA-256"]),
 ]
 
 
-@pytest.mark.parametrize(("bad", "messages"), BAD_RUNS, ids=["many", "more", "no-origin"])
+@pytest.mark.parametrize(("bad", "messages"), BAD_RUNS,
+                         ids=["many", "more", "no-origin", "buffer-ranges", "buffer-fractions",
+                              "buffer-no-window", "buffer-negative", "batcher-memory", "batcher-hash"])
 def test_invalid_inputs_fail_at_plan_with_a_clear_message(
     ingest_root: Terraform, package: dict[str, str], bad: dict, messages: list[str]
 ) -> None:

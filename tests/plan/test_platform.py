@@ -41,10 +41,11 @@ ADMIN_ACTIONS = sorted(f"kms:{a}" for a in (
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The builds the example reads (zips, placeholder host bundles), passed explicitly: the
     settings themselves come from the example's terraform.tfvars."""
-    ingest, etl = build_lambda("ingest"), build_lambda("etl")
+    ingest, etl, batcher = build_lambda("ingest"), build_lambda("etl"), build_lambda("batcher")
     return {
         "ingest_package_path": str(ingest[0]), "ingest_package_hash": ingest[1],
         "etl_package_path": str(etl[0]), "etl_package_hash": etl[1],
+        "batcher_package_path": str(batcher[0]), "batcher_package_hash": batcher[1],
         "host_bundles": placeholder_bundles(tmp_path_factory.mktemp("bundles")),
     }
 
@@ -94,15 +95,26 @@ def test_alarm_key_policy_lists_admin_actions_and_binds_cloudwatch_to_the_accoun
     assert all(s["Effect"] == "Allow" for s in statements.values())
 
 
-def test_alarms_reach_the_topic_from_the_hosts_and_the_etl(plan: dict) -> None:
+def test_alarms_reach_the_topic_from_the_hosts_the_etl_and_the_buffer(plan: dict) -> None:
     by = resources_by_address(plan)
     assert by[f"{P}.aws_sns_topic_subscription.email[0]"]["endpoint"] == "oncall@example.com"
     for host in ("warehouse", "oltp"):
         alarm = by[f'{P}.aws_cloudwatch_metric_alarm.host_status["{host}"]']
         assert (alarm["metric_name"], alarm["treat_missing_data"]) == ("StatusCheckFailed", "breaching")
     calls = plan["configuration"]["root_module"]["module_calls"]["platform"]["module"]
-    etl_actions = calls["module_calls"]["etl"]["expressions"]["alarm_actions"]["references"]
-    assert "local.alarm_actions" in etl_actions
+    for module in ("etl", "ingest"):
+        actions = calls["module_calls"][module]["expressions"]["alarm_actions"]["references"]
+        assert "local.alarm_actions" in actions, module
+    buffer_alarms = [a for a in by if a.startswith(f"{P}.module.ingest.aws_cloudwatch_metric_alarm.buffer")]
+    assert len(buffer_alarms) == 3
+
+
+def test_the_batcher_runs_the_built_zip_and_the_mapping_is_on_outside_the_emulator(plan: dict, inputs: dict) -> None:
+    by = resources_by_address(plan)
+    fn = by[f"{P}.module.ingest.module.batcher_function[0].aws_lambda_function.this"]
+    assert (fn["filename"], fn["source_code_hash"]) == (inputs["batcher_package_path"], inputs["batcher_package_hash"])
+    assert by[f"{P}.module.ingest.aws_lambda_event_source_mapping.buffer[0]"]["enabled"] is True
+    assert fn["function_name"] == "clickstream-example-batcher"
 
 
 def test_no_front_end_outside_the_emulator(plan: dict) -> None:
@@ -133,6 +145,8 @@ CASES = [
     ({"alarms": {"email": "oncall@example.com"}}, "alarms", "alarms.email needs alarms.enabled = true"),
     ({"lambda_reserved_concurrency": {"etl": 0}}, "lambda_reserved_concurrency",
      "lambda_reserved_concurrency.ingest and .etl must each be null"),
+    ({"batcher_package_path": "build/lambda/batcher.tar"}, "packages",
+     "packages.<fn>.path must be null (build/lambda/<fn>.zip) or the path of a .zip file"),
 ]
 
 

@@ -41,6 +41,9 @@ def test_dev_is_read_from_its_tfvars_and_main_tf() -> None:
     assert (env.prefix, env.region, env.availability_zones) == ("clickstream-dev", "eu-central-1",
                                                                 ["eu-central-1a", "eu-central-1b"])
     assert env.reservations == {"ingest": None, "etl": None}
+    # envs/aws passes null paths: the zips make build writes, the batcher's among them.
+    assert env.packages == {fn: (REPO_ROOT / "build" / "lambda" / f"{fn}.zip", None)
+                            for fn in ("ingest", "etl", "batcher")}
     assert env.where["reservation.ingest"] == "lambda_reserved_concurrency.ingest"
     assert env.where["availability_zones"] == "availability_zones"
     assert env.amis == [{"kind": "parameter", "name": pf.AMI_PARAMETER}]
@@ -158,6 +161,8 @@ def test_function_and_user_pool_names_are_the_modules() -> None:
     assert 'function_name = "${var.name}-etl"' in (REPO_ROOT / "modules/etl/main.tf").read_text()
     assert 'name                     = "${var.name}-shop"' in (REPO_ROOT / "modules/frontend/main.tf").read_text()
     assert pf.FUNCTIONS == ("ingest", "etl")
+    assert 'batcher_name   = "${var.name}-batcher"' in (REPO_ROOT / "modules/ingest/buffer.tf").read_text()
+    assert pf.PACKAGES == ("ingest", "etl", "batcher")
 
 
 def _platform_calls() -> dict[str, dict]:

@@ -29,6 +29,28 @@ variable "package_hash" {
   type        = string
 }
 
+variable "batcher_package_path" {
+  description = "Path of the batcher zip (build/lambda/batcher.zip)."
+  type        = string
+}
+
+variable "batcher_package_hash" {
+  description = "Base64 SHA-256 of the batcher zip (build/lambda/batcher.zip.b64sha256)."
+  type        = string
+}
+
+variable "buffer" {
+  description = "The SQS buffer passed to the module (ingest -> queue -> batcher)."
+  type        = any
+  default     = {}
+}
+
+variable "alarm_actions" {
+  description = "SNS topics the buffer's alarms notify."
+  type        = list(string)
+  default     = []
+}
+
 variable "cors_allow_origins" {
   description = "Shop origins allowed by CORS."
   type        = list(string)
@@ -82,6 +104,10 @@ module "ingest" {
   name                      = var.name
   package_path              = var.package_path
   package_hash              = var.package_hash
+  batcher_package_path      = var.batcher_package_path
+  batcher_package_hash      = var.batcher_package_hash
+  buffer                    = var.buffer
+  alarm_actions             = var.alarm_actions
   allowed_app_ids           = var.allowed_app_ids
   cors_allow_origins        = var.cors_allow_origins
   throttling                = var.throttling

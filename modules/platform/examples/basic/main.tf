@@ -106,6 +106,18 @@ variable "etl_package_hash" {
   default     = null
 }
 
+variable "batcher_package_path" {
+  description = "Batcher zip; null: build/lambda/batcher.zip."
+  type        = string
+  default     = null
+}
+
+variable "batcher_package_hash" {
+  description = "Its base64 SHA-256; null: read beside the zip."
+  type        = string
+  default     = null
+}
+
 variable "host_bundles" {
   description = "modules/platform host_bundles; null: build/hosts (`make host-bundle`)."
   type        = any
@@ -118,8 +130,9 @@ module "platform" {
   emulator = var.emulator
   network  = merge(var.network, { availability_zones = var.availability_zones })
   packages = {
-    ingest = { path = var.ingest_package_path, hash = var.ingest_package_hash }
-    etl    = { path = var.etl_package_path, hash = var.etl_package_hash }
+    ingest  = { path = var.ingest_package_path, hash = var.ingest_package_hash }
+    etl     = { path = var.etl_package_path, hash = var.etl_package_hash }
+    batcher = { path = var.batcher_package_path, hash = var.batcher_package_hash }
   }
   host_bundles                = var.host_bundles
   shop_origins                = var.shop_origins
