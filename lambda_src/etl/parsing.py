@@ -30,6 +30,7 @@ partial aggregates) and re-exports the names its callers use.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
@@ -124,8 +125,8 @@ class ParsedObject:
     #: rows it must leave out (:meth:`reparse`) with no second GET.
     body: bytes | None = None
     options: dict = field(default_factory=dict)
-    #: Where an object shipped without its body is re-parsed: ``reparser(exclude)``.
-    reparser: Callable[[frozenset[str] | set[str]], ParsedObject] | None = field(
+    #: Where an object shipped without its body is re-parsed: ``reparser(exclude)``, a future.
+    reparser: Callable[[frozenset[str] | set[str]], Future[ParsedObject]] | None = field(
         default=None, repr=False, compare=False)
 
     @property
@@ -139,12 +140,22 @@ class ParsedObject:
 
     def reparse(self, exclude: frozenset[str] | set[str]) -> ParsedObject:
         """This object parsed again, leaving out the rows whose event_id is in ``exclude``."""
+        return self.reparse_async(exclude).result()
+
+    def reparse_async(self, exclude: frozenset[str] | set[str]) -> Future[ParsedObject]:
+        """:meth:`reparse` started: a worker holding the body starts at once and answers later.
+
+        The loader starts every re-parse of a batch before it waits for any, so the workers
+        re-parse side by side instead of one object at a time while PostgreSQL waits.
+        """
         if self.body is None:
             if self.reparser is not None:
                 return self.reparser(exclude)
             raise ValueError(f"{self.key}: no body kept to re-parse")
-        return parse_object(self.key, self.kind, self.dt, self.etag, self.size, [self.body],
-                            exclude=exclude, declared=self.declared, **self.options)
+        fut: Future[ParsedObject] = Future()
+        fut.set_result(parse_object(self.key, self.kind, self.dt, self.etag, self.size, [self.body],
+                                    exclude=exclude, declared=self.declared, **self.options))
+        return fut
 
     def seal(self) -> None:
         """Write the COPY text of the rejects, sessions and purchases (the end of a parse)."""
