@@ -82,6 +82,14 @@ OTHER_COLUMNS = frozenset({"event_id", "event_ts", "event_name", "received_at", 
 if {t.column for t in TEXTS} | OTHER_COLUMNS != set(EVENT_COLUMNS) or len(TEXTS) + len(OTHER_COLUMNS) != len(COL):
     raise RuntimeError("the field table and EVENT_COLUMNS disagree")  # a column without a builder
 
+#: The event keys the row builders read (the text columns' keys and these).
+READ_KEYS = frozenset({t.key for t in TEXTS if t.source == "event"} | {
+    "event_id", "event_name", "event_ts", "received_at", "sent_at", "value", "items", "page"})
+#: Keys the contract allows on an event that the warehouse does not keep, with their JSON
+#: type: both builders ignore their values (the typed one still has to type them, see
+#: :mod:`etl.typed_row`).
+IGNORED_KEYS = {key: prop["type"] for key, prop in _EVENT.items() if key not in READ_KEYS}
+
 #: Longest timestamp text (event_ts, sent_at, received_at).
 MAX_TS_CHARS = _max_chars(_EVENT["event_ts"])
 
