@@ -1,8 +1,9 @@
 """The one field table of a staged event row: which JSON value feeds which COPY column, within what.
 
-Both row builders read it, so they cannot drift apart: :mod:`etl.strict_row` (the reference,
-which explains every refusal) and :mod:`etl.fast_row` (a few C-level calls for the lines
-ingest wrote, falling back to the reference at the first surprise). The limits are the event
+Every row builder reads it, so they cannot drift apart: :mod:`etl.strict_row` (the reference,
+which explains every refusal), :mod:`etl.typed_row` (msgspec structs made from this table)
+and :mod:`etl.fast_row` (a few C-level calls on orjson's dicts), the two fast ones falling
+back to the reference at the first surprise. The limits are the event
 contract's (``common/schemas/events.v1.json``: ``maxLength``, ``maxItems``, ``minimum`` and
 ``maximum``) and, for the keys ingest adds, the lake's (:data:`common.lake.ENRICHMENT_MAX_CHARS`):
 an event ingest accepted is never refused here, and a line nobody validated is refused at

@@ -113,8 +113,9 @@ def test_each_distinct_user_agent_is_classified_once():
 
 
 @settings(max_examples=200, deadline=None)
-@given(row=st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                                                        blacklist_characters="\x00"))),
+@given(row=st.lists(st.one_of(st.none(), st.sampled_from(["\\N", "a\\b", "\t", "\n\r", "\\", "t\\tab"]),
+                              st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                                             blacklist_characters="\x00"))),
                     min_size=1, max_size=5))
 def test_copy_rows_round_trips_any_text(row):
     """The COPY text a worker ships for sessions, purchases and rejects decodes to the same fields."""
