@@ -242,7 +242,7 @@ class _Reader:
                 typed = None
             if typed is not None:
                 self.json_lines += 1
-                self._keep(typed[0], typed[1], typed[2], PRODUCT_ATTRS, False)
+                self._keep(*typed, PRODUCT_ATTRS, False)
                 return
         obj = None
         try:
@@ -363,7 +363,9 @@ def parse_object(
             tail = (line_no, line)
             break
         last_line = line_no
-        if line is None or line.strip():  # blank lines (a trailing newline) are not events
+        # Blank lines (a trailing newline) are not events; isspace stops at the first byte of
+        # a line, where strip() would copy it.
+        if line is None or (line and not line.isspace()):
             reader.line(line_no, line, length)
     reader.finish()
     if stream.error is not None:
@@ -431,16 +433,16 @@ def _note_products(products: dict[str, list], items: list, attrs: Callable[[obje
     a struct from :mod:`etl.typed_row`.
     """
     for it in items:
-        item_id, *latest = attrs(it)
-        cur = products.get(item_id)
+        a = attrs(it)
+        cur = products.get(a[0])
         if cur is None:
-            products[item_id] = [ts, ts, *latest]
+            products[a[0]] = [ts, ts, *a[1:]]
         else:
             if ts < cur[0]:
                 cur[0] = ts
             if ts >= cur[1]:
                 cur[1] = ts
-                cur[2:] = latest
+                cur[2:] = a[1:]
 
 
 def merge_products(objs: Iterable[ParsedObject]) -> dict[str, list]:

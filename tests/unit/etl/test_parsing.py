@@ -302,3 +302,9 @@ def test_ingest_accepts_exactly_the_events_the_etl_loads(events):
     po = parse_object("k", "events", RECEIVED.date(), None, None, [gzip.compress(b"\n".join(lines))], **LIMITS)
     assert set(po.event_ids) == accepted
     assert len(po.rejects) == len(refused)
+
+
+def test_blank_and_whitespace_only_lines_are_not_events():
+    po = parse([orjson.dumps(ev()), b"", b"  ", b"\t\r", b"\x0b\x0c", orjson.dumps(ev()), b" x "])
+    assert len(po.event_ids) == 2 and po.lines == 3  # " x " is a line, and not JSON
+    assert [r[1] for r in po.rejects] == [7]
