@@ -19,8 +19,18 @@ Figures, all measured in the same run on the same machine:
   time into load (fetch/parse/COPY/merge, overlapped) and rollup refresh.
 * ``by_object_size``: the ETL rate, its own COPY ceiling, the ratio and the CPU split per
   event (``cpu_us_per_event``: ETL parent, parse workers, PostgreSQL, emulator) at about 5,
-  25 and 150 events per object (:data:`SIZES`); the top-level figures are the 150 case's.
-  ``BENCH_ETL_SCALE=0.2`` runs every size at a fifth of its full event count (a medium run).
+  25 and 150 events per object and at what the lake's design produces (``batcher``: a day of
+  1M events as the SQS buffer's batcher writes it, ``docs/lake.md``): the top-level figures
+  are that case's; the others show what object size costs.
+  ``BENCH_ETL_SCALE=0.2`` runs every size but the design's at a fifth of its full event count
+  (a medium run; the design's objects are as large as a day of 1M events makes them).
+* ``backfill_30d_minutes``: 30 days at 1M events a day (30M events) at the design size's
+  measured rate. This machine runs PostgreSQL, the emulator and the ETL on the same 2 cores;
+  ``backfill_30d_minutes_split`` is the same backfill with the ETL's CPU (parent + workers)
+  and PostgreSQL's each on their own 2 vCPUs, as the Lambda and the warehouse host run it.
+* ``memory_mb``: the ETL's peak resident memory, parent growth during the run and the
+  largest parse worker: what the ETL Lambda's ``memory_size`` is set from
+  (``modules/etl/README.md``).
 """
 
 from __future__ import annotations
@@ -30,27 +40,40 @@ import json
 import os
 import resource
 import time
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import psycopg
+from batcher.batching import build_object, group
+from batcher.records import Delivery
+from common import lake
 
-from clickstream.traffic import TrafficConfig, generate, write_to_s3
+from clickstream.traffic import RawObject, TrafficConfig, generate, write_to_s3
 from clickstream.warehouse import migrate
 
-#: The generator's ``events_per_object`` knob -> what it gives per object (measured): 25 is
-#: its default, one request per browser (about 5 events per object); 30 lets requests mix
-#: browsers (about 25); 500 is the large-object comparison (about 150).
-SIZES = (("5", 25), ("25", 30), ("150", 500))
+#: The generator's ``events_per_object`` knob -> what it gives per object (measured), and the
+#: days the events span: 25 is its default, one request per browser (about 5 events per
+#: object, the lake with one object per request); 30 lets requests mix browsers (about 25);
+#: 500 is the large-object comparison (about 150). "batcher" is the lake's design: the default
+#: requests packed by the batcher's own code (:func:`_as_batcher_objects`), one object per
+#: 300 s batch window and hour; at 1M events a day 3,472 events per object on average
+#: (``docs/lake.md``), fewer at night and more at the peak of the generator's daily curve.
+SIZES = (("5", 25, 3), ("25", 30, 3), ("150", 500, 3), ("batcher", 25, 1))
+#: The event source mapping's batching window (``modules/ingest/buffer.tf``).
+BATCH_WINDOW_S = 300
+#: The size the lake's design produces: the headline figures and the backfill estimate.
+DESIGN = "batcher"
+BACKFILL_EVENTS = 30 * 1_000_000
 
 
 def _events(ctx, label: str) -> int:
     """Events per size: full, quick, or scaled by BENCH_ETL_SCALE (a medium run on a loaded box)."""
-    full = {"5": 100_000, "25": 250_000, "150": 1_000_000}[label]
-    quick = {"5": 10_000, "25": 20_000, "150": 50_000}[label]
+    full = {"5": 100_000, "25": 250_000, "150": 1_000_000, "batcher": 1_000_000}[label]
+    quick = {"5": 10_000, "25": 20_000, "150": 50_000, "batcher": 50_000}[label]
     scale = os.environ.get("BENCH_ETL_SCALE")
-    if scale:
+    if scale and label != DESIGN:  # the design's object size comes from 1M events in a day
         return max(2_000, int(full * float(scale)))
     return quick if ctx.quick else full
 
@@ -59,11 +82,14 @@ def run(ctx) -> dict:
     s3 = boto3.client("s3")
     sizes: dict[str, dict] = {}
     main: dict = {}
-    for label, epo in SIZES:
-        case = _case(ctx, s3, label, epo)
-        main = case.pop("_main")
+    for label, epo, days in SIZES:
+        case = _case(ctx, s3, label, epo, days)
+        if label == DESIGN:
+            main = case.pop("_main")
+        else:
+            case.pop("_main")
         sizes[label] = case
-    big = sizes["150"]
+    big = sizes[DESIGN]
     objects, truth, suffix = main["objects"], main["truth"], main["suffix"]
     naive_rate, naive_n = _naive(ctx, s3, main["bucket"], objects, ctx.pg, suffix)
     ctx.pg.drop_database(f"bench_naive_{suffix}")
@@ -78,6 +104,10 @@ def run(ctx) -> dict:
         "etl_vs_copy_ratio": {"value": big["etl_vs_copy_ratio"], "target": 0.8},
         "naive_events_per_s": {"value": round(naive_rate), "sample_events": naive_n},
         "etl_vs_naive_ratio": {"value": round(etl_rate / naive_rate, 1)},
+        "design_events_per_object": big["events_per_object"],
+        "backfill_30d_minutes": {"value": round(BACKFILL_EVENTS / etl_rate / 60, 1), "target": 30},
+        "backfill_30d_minutes_split": {"value": _split_minutes(big), "target": 30},
+        "memory_mb": big["memory_mb"],
         "cpu_seconds": {"etl": big["cpu_seconds"], "copy_ceiling_postgres": big["copy_ceiling_postgres_cpu_s"],
                         "us_per_event": big["cpu_us_per_event"]},
         "stage_seconds": big["stage_seconds"],
@@ -91,7 +121,54 @@ def run(ctx) -> dict:
     }
 
 
-def _case(ctx, s3, label: str, epo: int) -> dict:
+def _as_batcher_objects(objects: list[RawObject], prefix: str) -> tuple[list[RawObject], dict[str, dict[str, str]]]:
+    """The requests as the buffer's batcher writes them: one object per batch window and hour.
+
+    Each generated object is one ingest request (a buffer message); messages received in the
+    same :data:`BATCH_WINDOW_S` window form a batch, and :func:`batcher.batching.group` and
+    :func:`~batcher.batching.build_object` (the deployed code) split it by kind and hour and
+    write its objects, keys and metadata.
+    """
+    batches: dict[int, list[Delivery]] = defaultdict(list)
+    for i, o in enumerate(objects):
+        received_ms = int(o.key.rsplit("/", 1)[1].split("-", 1)[0])
+        kind = lake.REJECTED if f"/{lake.REJECTED}/" in o.key else lake.EVENTS
+        batches[received_ms // (BATCH_WINDOW_S * 1000)].append(
+            Delivery(message_id=f"{i:012d}", kind=kind, received_ms=received_ms, count=o.lines,
+                     lines=gzip.decompress(o.body)))
+    out: list[RawObject] = []
+    metadata: dict[str, dict[str, str]] = {}
+    for batch in batches.values():
+        for members in group(batch).values():
+            key, body, meta = build_object(prefix, members)
+            out.append(RawObject(key, body, sum(d.count for d in members)))
+            metadata[key] = meta
+    return out, metadata
+
+
+def _upload(objects: list[RawObject], metadata: dict[str, dict[str, str]], bucket: str, s3) -> None:
+    """PUT the objects, with the batcher's metadata where it wrote some."""
+    if not metadata:
+        write_to_s3(objects, bucket, s3)
+        return
+    for o in objects:
+        s3.put_object(Bucket=bucket, Key=o.key, Body=o.body, ContentType="application/x-ndjson",
+                      ContentEncoding="gzip", Metadata=metadata[o.key])
+
+
+def _split_minutes(case: dict) -> float:
+    """The backfill when the ETL's CPU and PostgreSQL's each have their own 2 vCPUs.
+
+    Each side's CPU per event over its 2 vCPUs; the slower side bounds the pipeline (the
+    loader overlaps parsing with COPY). An estimate from measured CPU, not a measured run.
+    """
+    us = case["cpu_us_per_event"]
+    etl_us = us.get("etl_process", 0.0) + us.get("parse_workers", 0.0)
+    bound_us = max(etl_us, us.get("postgres", 0.0)) / 2
+    return round(BACKFILL_EVENTS * bound_us / 1e6 / 60, 1)
+
+
+def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     """One object size: generate, upload, one ETL run (CPU split), then the COPY ceiling."""
     from etl.config import Settings
     from etl.runner import run as etl_run
@@ -101,12 +178,15 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
     bucket = f"bench-etl-{suffix.replace('_', '-')}"
     s3.create_bucket(Bucket=bucket)
     t0 = time.perf_counter()
-    cfg = TrafficConfig(seed=11, events=n, days=3, events_per_object=epo)
+    cfg = TrafficConfig(seed=11, events=n, days=days, events_per_object=epo)
     objects, truth = generate(cfg)
+    metadata: dict[str, dict[str, str]] = {}
+    if label == DESIGN:
+        objects, metadata = _as_batcher_objects(objects, cfg.raw_prefix)
     gen_s = time.perf_counter() - t0
     ctx.log(f"[{label}/object] generated {truth.lines_sent} lines in {len(objects)} objects in {gen_s:.1f}s")
     t0 = time.perf_counter()
-    write_to_s3(objects, bucket, s3)
+    _upload(objects, metadata, bucket, s3)
     ctx.log(f"[{label}/object] uploaded in {time.perf_counter() - t0:.1f}s")
 
     pg = ctx.pg
@@ -114,6 +194,7 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
     migrate(dsn)
     settings = Settings(raw_bucket=bucket, dw_dsn=dsn)
     stages: dict[str, float] = {}
+    rss0 = _reset_peak_rss()
     t0 = time.perf_counter()
     cpu0 = _cpu(ctx, pg)
 
@@ -124,6 +205,8 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
     summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6), hook=hook)
     etl_s = time.perf_counter() - t0
     cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in _cpu(ctx, pg).items()}
+    memory = {"parent_growth": round((_peak_rss_kb() - rss0) / 1024, 1),
+              "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
     stages["refresh"] = etl_s - stages.get("load", etl_s)
     etl_rate = truth.lines_sent / etl_s
     ctx.log(f"[{label}/object] ETL {etl_s:.1f}s -> {etl_rate:,.0f} events/s ({summary['events_loaded']} loaded); "
@@ -171,6 +254,7 @@ def _case(ctx, s3, label: str, epo: int) -> dict:
         # workers (GET client, gunzip, parse, COPY text), PostgreSQL, the emulator (serving GETs).
         "cpu_us_per_event": per_event,
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "memory_mb": memory,
         "etl_summary": {k: summary[k] for k in ("files_loaded", "events_loaded", "duplicates",
                                                 "rejected", "files_failed", "days_refreshed")},
         "correct": summary["events_loaded"] == truth.unique_events and summary["rejected"] == truth.rejected,
@@ -183,7 +267,7 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     import pandas as pd
     from sqlalchemy import create_engine
 
-    limit = 20_000 if ctx.quick else 100_000
+    limit = 10_000 if ctx.quick else 30_000  # a rate: a sample of a few minutes at pandas' speed
     if os.environ.get("BENCH_ETL_SCALE"):
         limit = max(2_000, int(limit * float(os.environ["BENCH_ETL_SCALE"])))
     sample, count = [], 0
@@ -216,6 +300,33 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     engine.dispose()
     ctx.log(f"naive pandas to_sql: {len(records)} events in {elapsed:.1f}s")
     return len(records) / elapsed, len(records)
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """Reset this process's peak RSS (Linux ``clear_refs`` 5) and return the current RSS in kB.
+
+    The bench process holds the generated objects, so only the peak's growth during the
+    ETL run is the ETL's. Where the reset is refused the growth is measured from the old peak
+    (an under-estimate, flagged by a zero).
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return _status_kb("VmHWM")
+    return _status_kb("VmRSS")
+
+
+def _peak_rss_kb() -> int:
+    return _status_kb("VmHWM")
 
 
 def _proc_cpu(pid: int) -> tuple[float, float]:

@@ -10,7 +10,8 @@ imports run one way (top to bottom; ``common`` is the code both Lambdas ship)::
     fetching                   GET one object and parse it
     listing                    day-prefix listing, strays (key layout: common.lake)
     parsing                    one object's lines -> rows, rejects, partial aggregates
-      strict_row, fast_row     the two row builders, driven by the one field table ...
+      typed_row, fast_row,     the three row builders (msgspec, orjson, reference),
+      strict_row               driven by the one field table ...
       fields                   ... whose limits come from common/schemas/events.v1.json
       decoding, copytext       gunzip with limits and lines; COPY text
       derived, useragent       referrer domain, device category

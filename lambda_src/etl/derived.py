@@ -1,7 +1,7 @@
 """Columns the warehouse derives from an event instead of copying: referrer domain and device.
 
-Shared by both row builders (:mod:`etl.strict_row`, :mod:`etl.fast_row`); the device category
-lives in :mod:`etl.useragent`.
+Shared by the row builders (:mod:`etl.strict_row`, :mod:`etl.fast_row`, :mod:`etl.typed_row`);
+the device category lives in :mod:`etl.useragent`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""The fast row builder: the lines ingest wrote, checked with a handful of C-level operations.
+"""The fast row builder on orjson's dicts: well-formed events, checked with a handful of C-level operations.
 
-Almost every line is a well-formed event. This path checks it against the same field table
+Almost every line is a well-formed event, and most of them never come here: the typed builder
+(:mod:`etl.typed_row`, msgspec on the line's bytes) takes them first. This one takes what that
+leaves to the orjson way and is still well-formed: lines with a backslash (escapes, which
+the NUL rule has to see decoded) and lines msgspec refuses for a reason the reference does
+not (an item key the warehouse drops, say). This path checks it against the same field table
 as the reference (:mod:`etl.fields`): one type/length sweep over the text fields, a strict
 timestamp shape, a cache for the per-request timestamps; at the first surprise it returns
 None and the line goes through :func:`etl.strict_row.event_row`, which applies the same rules

@@ -1,8 +1,9 @@
 """The one field table of a staged event row: which JSON value feeds which COPY column, within what.
 
-Both row builders read it, so they cannot drift apart: :mod:`etl.strict_row` (the reference,
-which explains every refusal) and :mod:`etl.fast_row` (a few C-level calls for the lines
-ingest wrote, falling back to the reference at the first surprise). The limits are the event
+Every row builder reads it, so they cannot drift apart: :mod:`etl.strict_row` (the reference,
+which explains every refusal), :mod:`etl.typed_row` (msgspec structs made from this table)
+and :mod:`etl.fast_row` (a few C-level calls on orjson's dicts), the two fast ones falling
+back to the reference at the first surprise. The limits are the event
 contract's (``common/schemas/events.v1.json``: ``maxLength``, ``maxItems``, ``minimum`` and
 ``maximum``) and, for the keys ingest adds, the lake's (:data:`common.lake.ENRICHMENT_MAX_CHARS`):
 an event ingest accepted is never refused here, and a line nobody validated is refused at
@@ -81,6 +82,14 @@ OTHER_COLUMNS = frozenset({"event_id", "event_ts", "event_name", "received_at", 
                            "referrer_domain", "value", "items", "device_category", "is_bot"})
 if {t.column for t in TEXTS} | OTHER_COLUMNS != set(EVENT_COLUMNS) or len(TEXTS) + len(OTHER_COLUMNS) != len(COL):
     raise RuntimeError("the field table and EVENT_COLUMNS disagree")  # a column without a builder
+
+#: The event keys the row builders read (the text columns' keys and these).
+READ_KEYS = frozenset({t.key for t in TEXTS if t.source == "event"} | {
+    "event_id", "event_name", "event_ts", "received_at", "sent_at", "value", "items", "page"})
+#: Keys the contract allows on an event that the warehouse does not keep, with their JSON
+#: type: both builders ignore their values (the typed one still has to type them, see
+#: :mod:`etl.typed_row`).
+IGNORED_KEYS = {key: prop["type"] for key, prop in _EVENT.items() if key not in READ_KEYS}
 
 #: Longest timestamp text (event_ts, sent_at, received_at).
 MAX_TS_CHARS = _max_chars(_EVENT["event_ts"])

@@ -71,9 +71,9 @@ class _Worker:
     def submit(self, obj: RawObject) -> Future:
         return self._send(obj, "parse", obj)
 
-    def reparse(self, obj: RawObject, exclude: frozenset[str] | set[str]):
-        """``obj`` parsed again by this worker without ``exclude`` (the loader's re-parse)."""
-        return self._send(obj, "reparse", (obj, frozenset(exclude))).result()
+    def reparse(self, obj: RawObject, exclude: frozenset[str] | set[str]) -> Future:
+        """``obj`` parsed again by this worker without ``exclude`` (the loader's re-parse), a future."""
+        return self._send(obj, "reparse", (obj, frozenset(exclude)))
 
     def _send(self, obj: RawObject, kind: str, request: object) -> Future:
         fut: Future = Future()

@@ -13,6 +13,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +81,12 @@ class GateProcess:
                 cwd=REPO_ROOT, stdout=out, stderr=err, text=True, env=_gate_env(),
             )
         self._run: GateRun | None = None
+        # The exit status on disk as soon as the run ends: what another worker waits for.
+        threading.Thread(target=self._publish, name="gate-exit", daemon=True).start()
+
+    def _publish(self) -> None:
+        returncode = self._proc.wait()
+        (self.reports.parent / f"{self.reports.name}.returncode").write_text(str(returncode))
 
     def result(self, timeout: float = 1500) -> GateRun:
         if self._run is None:
@@ -111,20 +119,73 @@ def _fixture_args() -> list[str]:
     return args
 
 
+class SharedGate:
+    """A gate run another xdist worker of this session started: read from its files when done.
+
+    Each worker is its own pytest session, so without this both workers ran both gates (about
+    ten minutes of checkov each on the same 2 cores) whenever gate tests landed on both.
+    """
+
+    def __init__(self, reports: Path) -> None:
+        self.reports = reports
+        self._done = reports.parent / f"{reports.name}.returncode"
+        self._run: GateRun | None = None
+
+    def result(self, timeout: float = 1500) -> GateRun:
+        deadline = time.monotonic() + timeout
+        while self._run is None:
+            if self._done.exists():
+                data_path = self.reports / "security.json"
+                if not data_path.exists():
+                    pytest.fail(f"the gate another worker ran wrote no security.json ({self._done.read_text()})")
+                out = self.reports.parent / f"{self.reports.name}.stdout"
+                err = self.reports.parent / f"{self.reports.name}.stderr"
+                self._run = GateRun(int(self._done.read_text()), out.read_text(), err.read_text(), self.reports,
+                                    json.loads(data_path.read_text()))
+            elif time.monotonic() > deadline:
+                pytest.fail(f"the gate another worker runs did not finish in {timeout:.0f} s")
+            else:
+                time.sleep(2)
+        return self._run
+
+    def stop(self) -> None:
+        """The worker that started the run stops it."""
+
+
+def _claim(shared: Path, name: str) -> bool:
+    """True for the one worker of the session that runs gate ``name`` (an exclusive create)."""
+    try:
+        fd = os.open(shared / f"{name}.claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 @pytest.fixture(scope="session")
 def _gates(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, GateProcess]]:
-    """Start, once per session, every gate run the selected tests use, all at the same time."""
+) -> Iterator[dict[str, GateProcess | SharedGate]]:
+    """Start, once per test run, every gate run the selected tests use, all at the same time.
+
+    Under xdist the workers share the run's base temporary folder: the first worker to need a
+    gate claims and runs it there, and the other one reads what it wrote.
+    """
     wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
-    runs: dict[str, GateProcess] = {}
-    if "repo_gate" in wanted:
-        # Default discovery, exactly as `make security` runs it.
-        runs["repo"] = GateProcess([], tmp_path_factory.mktemp("security") / "repo")
-    if "fixture_gate" in wanted:
-        runs["fixtures"] = GateProcess(_fixture_args(), tmp_path_factory.mktemp("security") / "fixtures")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if worker else base) / "security-gates"
+    shared.mkdir(exist_ok=True)
+    runs: dict[str, GateProcess | SharedGate] = {}
+    plan = {"repo": ("repo_gate", []), "fixtures": ("fixture_gate", _fixture_args())}
+    for name, (fixture, args) in plan.items():
+        if fixture in wanted:
+            runs[name] = GateProcess(args, shared / name) if _claim(shared, name) else SharedGate(shared / name)
     try:
         yield runs
+        for run in runs.values():  # an owner waits for its runs, so a reader never waits for a killed one
+            if isinstance(run, GateProcess):
+                run.result()
     finally:
         for run in runs.values():
             run.stop()

@@ -113,8 +113,9 @@ def test_each_distinct_user_agent_is_classified_once():
 
 
 @settings(max_examples=200, deadline=None)
-@given(row=st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                                                        blacklist_characters="\x00"))),
+@given(row=st.lists(st.one_of(st.none(), st.sampled_from(["\\N", "a\\b", "\t", "\n\r", "\\", "t\\tab"]),
+                              st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                                             blacklist_characters="\x00"))),
                     min_size=1, max_size=5))
 def test_copy_rows_round_trips_any_text(row):
     """The COPY text a worker ships for sessions, purchases and rejects decodes to the same fields."""
@@ -301,3 +302,9 @@ def test_ingest_accepts_exactly_the_events_the_etl_loads(events):
     po = parse_object("k", "events", RECEIVED.date(), None, None, [gzip.compress(b"\n".join(lines))], **LIMITS)
     assert set(po.event_ids) == accepted
     assert len(po.rejects) == len(refused)
+
+
+def test_blank_and_whitespace_only_lines_are_not_events():
+    po = parse([orjson.dumps(ev()), b"", b"  ", b"\t\r", b"\x0b\x0c", orjson.dumps(ev()), b" x "])
+    assert len(po.event_ids) == 2 and po.lines == 3  # " x " is a line, and not JSON
+    assert [r[1] for r in po.rejects] == [7]
