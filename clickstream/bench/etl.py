@@ -194,6 +194,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     migrate(dsn)
     settings = Settings(raw_bucket=bucket, dw_dsn=dsn)
     stages: dict[str, float] = {}
+    statements = _Statements(pg.dsn(f"bench_etl_{suffix}")) if label == DESIGN else None
     rss0 = _reset_peak_rss()
     t0 = time.perf_counter()
     cpu0 = _cpu(ctx, pg)
@@ -205,6 +206,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6), hook=hook)
     etl_s = time.perf_counter() - t0
     cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in _cpu(ctx, pg).items()}
+    by_statement = statements.top() if statements is not None else None
     memory = {"parent_growth": round((_peak_rss_kb() - rss0) / 1024, 1),
               "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
     stages["refresh"] = etl_s - stages.get("load", etl_s)
@@ -255,6 +257,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
         "cpu_us_per_event": per_event,
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
         "memory_mb": memory,
+        **({"postgres_ms_by_statement": by_statement} if by_statement is not None else {}),
         "etl_summary": {k: summary[k] for k in ("files_loaded", "events_loaded", "duplicates",
                                                 "rejected", "files_failed", "days_refreshed")},
         "correct": summary["events_loaded"] == truth.unique_events and summary["rejected"] == truth.rejected,
@@ -300,6 +303,29 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     engine.dispose()
     ctx.log(f"naive pandas to_sql: {len(records)} events in {elapsed:.1f}s")
     return len(records) / elapsed, len(records)
+
+
+class _Statements:
+    """PostgreSQL's execution time per statement during one ETL run (pg_stat_statements).
+
+    It shows what the COPY ceiling does not have to do: the id table, the known-id lookup,
+    the session/product/purchase merges and the rollup refresh. Statements run inside
+    ``dw.refresh_day`` are counted under it (top-level tracking).
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            c.execute("SELECT pg_stat_statements_reset()")
+
+    def top(self, n: int = 12) -> list[dict]:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            rows = c.execute(
+                "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90), calls, total_exec_time, rows"
+                " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s", (n,)).fetchall()
+        return [{"statement": q, "calls": calls, "ms": round(ms), "rows": r} for q, calls, ms, r in rows]
 
 
 def _status_kb(field: str) -> int:
