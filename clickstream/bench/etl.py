@@ -40,29 +40,24 @@ import json
 import os
 import resource
 import time
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import psycopg
-from batcher.batching import build_object, group
-from batcher.records import Delivery
-from common import lake
 
-from clickstream.traffic import RawObject, TrafficConfig, generate, write_to_s3
+from clickstream.bench._batched import as_batcher_objects, upload_objects
+from clickstream.traffic import TrafficConfig, generate
 from clickstream.warehouse import migrate
 
 #: The generator's ``events_per_object`` knob -> what it gives per object (measured), and the
 #: days the events span: 25 is its default, one request per browser (about 5 events per
 #: object, the lake with one object per request); 30 lets requests mix browsers (about 25);
 #: 500 is the large-object comparison (about 150). "batcher" is the lake's design: the default
-#: requests packed by the batcher's own code (:func:`_as_batcher_objects`), one object per
+#: requests packed by the batcher's own code (:func:`as_batcher_objects`), one object per
 #: 300 s batch window and hour; at 1M events a day 3,472 events per object on average
 #: (``docs/lake.md``), fewer at night and more at the peak of the generator's daily curve.
 SIZES = (("5", 25, 3), ("25", 30, 3), ("150", 500, 3), ("batcher", 25, 1))
-#: The event source mapping's batching window (``modules/ingest/buffer.tf``).
-BATCH_WINDOW_S = 300
 #: The size the lake's design produces: the headline figures and the backfill estimate.
 DESIGN = "batcher"
 BACKFILL_EVENTS = 30 * 1_000_000
@@ -121,41 +116,6 @@ def run(ctx) -> dict:
     }
 
 
-def _as_batcher_objects(objects: list[RawObject], prefix: str) -> tuple[list[RawObject], dict[str, dict[str, str]]]:
-    """The requests as the buffer's batcher writes them: one object per batch window and hour.
-
-    Each generated object is one ingest request (a buffer message); messages received in the
-    same :data:`BATCH_WINDOW_S` window form a batch, and :func:`batcher.batching.group` and
-    :func:`~batcher.batching.build_object` (the deployed code) split it by kind and hour and
-    write its objects, keys and metadata.
-    """
-    batches: dict[int, list[Delivery]] = defaultdict(list)
-    for i, o in enumerate(objects):
-        received_ms = int(o.key.rsplit("/", 1)[1].split("-", 1)[0])
-        kind = lake.REJECTED if f"/{lake.REJECTED}/" in o.key else lake.EVENTS
-        batches[received_ms // (BATCH_WINDOW_S * 1000)].append(
-            Delivery(message_id=f"{i:012d}", kind=kind, received_ms=received_ms, count=o.lines,
-                     lines=gzip.decompress(o.body)))
-    out: list[RawObject] = []
-    metadata: dict[str, dict[str, str]] = {}
-    for batch in batches.values():
-        for members in group(batch).values():
-            key, body, meta = build_object(prefix, members)
-            out.append(RawObject(key, body, sum(d.count for d in members)))
-            metadata[key] = meta
-    return out, metadata
-
-
-def _upload(objects: list[RawObject], metadata: dict[str, dict[str, str]], bucket: str, s3) -> None:
-    """PUT the objects, with the batcher's metadata where it wrote some."""
-    if not metadata:
-        write_to_s3(objects, bucket, s3)
-        return
-    for o in objects:
-        s3.put_object(Bucket=bucket, Key=o.key, Body=o.body, ContentType="application/x-ndjson",
-                      ContentEncoding="gzip", Metadata=metadata[o.key])
-
-
 def _split_minutes(case: dict) -> float:
     """The backfill when the ETL's CPU and PostgreSQL's each have their own 2 vCPUs.
 
@@ -182,11 +142,11 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     objects, truth = generate(cfg)
     metadata: dict[str, dict[str, str]] = {}
     if label == DESIGN:
-        objects, metadata = _as_batcher_objects(objects, cfg.raw_prefix)
+        objects, metadata = as_batcher_objects(objects, cfg.raw_prefix)
     gen_s = time.perf_counter() - t0
     ctx.log(f"[{label}/object] generated {truth.lines_sent} lines in {len(objects)} objects in {gen_s:.1f}s")
     t0 = time.perf_counter()
-    _upload(objects, metadata, bucket, s3)
+    upload_objects(objects, metadata, bucket, s3)
     ctx.log(f"[{label}/object] uploaded in {time.perf_counter() - t0:.1f}s")
 
     pg = ctx.pg
