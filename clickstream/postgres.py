@@ -73,6 +73,9 @@ class PostgresServer:
     port: int = 0
     host: str = "127.0.0.1"
     fsync: bool = False
+    #: Libraries to preload (``shared_preload_libraries``), e.g. ``pg_stat_statements`` for
+    #: the benchmarks' per-statement figures; none for the tests.
+    preload: tuple[str, ...] = ()
     datadir: Path = field(default_factory=lambda: Path())
     bindir: Path = field(default_factory=find_bindir)
     _base: Path | None = None
@@ -106,6 +109,8 @@ class PostgresServer:
             "max_connections": "100",
             "log_min_messages": "warning",
         }
+        if self.preload:
+            conf["shared_preload_libraries"] = "'" + ",".join(self.preload) + "'"
         with (self.datadir / "postgresql.conf").open("a") as f:
             f.write("\n# clickstream harness\n")
             f.writelines(f"{k} = {v}\n" for k, v in conf.items())
@@ -214,9 +219,9 @@ def owner_role(dbname: str) -> str:
 
 
 @contextlib.contextmanager
-def postgres_server(*, fsync: bool = False, port: int = 0) -> Iterator[PostgresServer]:
+def postgres_server(*, fsync: bool = False, port: int = 0, preload: tuple[str, ...] = ()) -> Iterator[PostgresServer]:
     """Start a server, yield it, always stop and remove it."""
-    server = PostgresServer(fsync=fsync, port=port).start()
+    server = PostgresServer(fsync=fsync, port=port, preload=preload).start()
     try:
         yield server
     finally:

@@ -45,7 +45,8 @@ class BenchContext:
     def pg(self) -> PostgresServer:
         if self._pg is None:
             self.log("starting PostgreSQL")
-            self._pg = self.stack.enter_context(postgres_server())
+            # pg_stat_statements: where PostgreSQL's time goes, per statement (bench etl).
+            self._pg = self.stack.enter_context(postgres_server(preload=("pg_stat_statements",)))
         return self._pg
 
     def log(self, msg: str) -> None:

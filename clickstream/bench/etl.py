@@ -40,29 +40,24 @@ import json
 import os
 import resource
 import time
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import psycopg
-from batcher.batching import build_object, group
-from batcher.records import Delivery
-from common import lake
 
-from clickstream.traffic import RawObject, TrafficConfig, generate, write_to_s3
+from clickstream.bench._batched import as_batcher_objects, upload_objects
+from clickstream.traffic import TrafficConfig, generate
 from clickstream.warehouse import migrate
 
 #: The generator's ``events_per_object`` knob -> what it gives per object (measured), and the
 #: days the events span: 25 is its default, one request per browser (about 5 events per
 #: object, the lake with one object per request); 30 lets requests mix browsers (about 25);
 #: 500 is the large-object comparison (about 150). "batcher" is the lake's design: the default
-#: requests packed by the batcher's own code (:func:`_as_batcher_objects`), one object per
+#: requests packed by the batcher's own code (:func:`as_batcher_objects`), one object per
 #: 300 s batch window and hour; at 1M events a day 3,472 events per object on average
 #: (``docs/lake.md``), fewer at night and more at the peak of the generator's daily curve.
 SIZES = (("5", 25, 3), ("25", 30, 3), ("150", 500, 3), ("batcher", 25, 1))
-#: The event source mapping's batching window (``modules/ingest/buffer.tf``).
-BATCH_WINDOW_S = 300
 #: The size the lake's design produces: the headline figures and the backfill estimate.
 DESIGN = "batcher"
 BACKFILL_EVENTS = 30 * 1_000_000
@@ -121,41 +116,6 @@ def run(ctx) -> dict:
     }
 
 
-def _as_batcher_objects(objects: list[RawObject], prefix: str) -> tuple[list[RawObject], dict[str, dict[str, str]]]:
-    """The requests as the buffer's batcher writes them: one object per batch window and hour.
-
-    Each generated object is one ingest request (a buffer message); messages received in the
-    same :data:`BATCH_WINDOW_S` window form a batch, and :func:`batcher.batching.group` and
-    :func:`~batcher.batching.build_object` (the deployed code) split it by kind and hour and
-    write its objects, keys and metadata.
-    """
-    batches: dict[int, list[Delivery]] = defaultdict(list)
-    for i, o in enumerate(objects):
-        received_ms = int(o.key.rsplit("/", 1)[1].split("-", 1)[0])
-        kind = lake.REJECTED if f"/{lake.REJECTED}/" in o.key else lake.EVENTS
-        batches[received_ms // (BATCH_WINDOW_S * 1000)].append(
-            Delivery(message_id=f"{i:012d}", kind=kind, received_ms=received_ms, count=o.lines,
-                     lines=gzip.decompress(o.body)))
-    out: list[RawObject] = []
-    metadata: dict[str, dict[str, str]] = {}
-    for batch in batches.values():
-        for members in group(batch).values():
-            key, body, meta = build_object(prefix, members)
-            out.append(RawObject(key, body, sum(d.count for d in members)))
-            metadata[key] = meta
-    return out, metadata
-
-
-def _upload(objects: list[RawObject], metadata: dict[str, dict[str, str]], bucket: str, s3) -> None:
-    """PUT the objects, with the batcher's metadata where it wrote some."""
-    if not metadata:
-        write_to_s3(objects, bucket, s3)
-        return
-    for o in objects:
-        s3.put_object(Bucket=bucket, Key=o.key, Body=o.body, ContentType="application/x-ndjson",
-                      ContentEncoding="gzip", Metadata=metadata[o.key])
-
-
 def _split_minutes(case: dict) -> float:
     """The backfill when the ETL's CPU and PostgreSQL's each have their own 2 vCPUs.
 
@@ -182,11 +142,11 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     objects, truth = generate(cfg)
     metadata: dict[str, dict[str, str]] = {}
     if label == DESIGN:
-        objects, metadata = _as_batcher_objects(objects, cfg.raw_prefix)
+        objects, metadata = as_batcher_objects(objects, cfg.raw_prefix)
     gen_s = time.perf_counter() - t0
     ctx.log(f"[{label}/object] generated {truth.lines_sent} lines in {len(objects)} objects in {gen_s:.1f}s")
     t0 = time.perf_counter()
-    _upload(objects, metadata, bucket, s3)
+    upload_objects(objects, metadata, bucket, s3)
     ctx.log(f"[{label}/object] uploaded in {time.perf_counter() - t0:.1f}s")
 
     pg = ctx.pg
@@ -194,6 +154,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     migrate(dsn)
     settings = Settings(raw_bucket=bucket, dw_dsn=dsn)
     stages: dict[str, float] = {}
+    statements = _Statements(pg.dsn(f"bench_etl_{suffix}")) if label == DESIGN else None
     rss0 = _reset_peak_rss()
     t0 = time.perf_counter()
     cpu0 = _cpu(ctx, pg)
@@ -205,6 +166,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6), hook=hook)
     etl_s = time.perf_counter() - t0
     cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in _cpu(ctx, pg).items()}
+    by_statement = statements.top() if statements is not None else None
     memory = {"parent_growth": round((_peak_rss_kb() - rss0) / 1024, 1),
               "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
     stages["refresh"] = etl_s - stages.get("load", etl_s)
@@ -255,6 +217,7 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
         "cpu_us_per_event": per_event,
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
         "memory_mb": memory,
+        **({"postgres_ms_by_statement": by_statement} if by_statement is not None else {}),
         "etl_summary": {k: summary[k] for k in ("files_loaded", "events_loaded", "duplicates",
                                                 "rejected", "files_failed", "days_refreshed")},
         "correct": summary["events_loaded"] == truth.unique_events and summary["rejected"] == truth.rejected,
@@ -300,6 +263,29 @@ def _naive(ctx, s3, bucket: str, objects, pg, suffix: str) -> tuple[float, int]:
     engine.dispose()
     ctx.log(f"naive pandas to_sql: {len(records)} events in {elapsed:.1f}s")
     return len(records) / elapsed, len(records)
+
+
+class _Statements:
+    """PostgreSQL's execution time per statement during one ETL run (pg_stat_statements).
+
+    It shows what the COPY ceiling does not have to do: the id table, the known-id lookup,
+    the session/product/purchase merges and the rollup refresh. Statements run inside
+    ``dw.refresh_day`` are counted under it (top-level tracking).
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            c.execute("SELECT pg_stat_statements_reset()")
+
+    def top(self, n: int = 12) -> list[dict]:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            rows = c.execute(
+                "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 90), calls, total_exec_time, rows"
+                " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                " WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s", (n,)).fetchall()
+        return [{"statement": q, "calls": calls, "ms": round(ms), "rows": r} for q, calls, ms, r in rows]
 
 
 def _status_kb(field: str) -> int:

@@ -4,8 +4,9 @@ The emulator answers a GET in well under a millisecond; S3 takes tens of millise
 ETL whose GETs run one after another would lose most of its throughput to that wait, so
 the ETL keeps ``gets_in_flight`` GETs going in each worker process while it parses. This
 benchmark shows whether that hides the latency: at each object size (traffic generator
-objects of about 5 and 25 events, what one ingest request really gives, and 150 for
-comparison) the same objects are loaded twice, each into a fresh warehouse:
+objects of about 5 and 25 events, what one ingest request really gives, 150 for
+comparison, and the lake's design, a day of 1M events as the buffer's batcher writes it) the
+same objects are loaded twice, each into a fresh warehouse:
 
 * ``direct``: straight to the emulator;
 * ``delayed``: through :mod:`clickstream.s3proxy` in a process of its own, adding a fixed
@@ -43,12 +44,15 @@ from pathlib import Path
 
 import boto3
 
-from clickstream.traffic import TrafficConfig, generate, write_to_s3
+from clickstream.bench._batched import as_batcher_objects, upload_objects
+from clickstream.traffic import TrafficConfig, generate
 from clickstream.warehouse import migrate
 
 #: Events per object -> events generated (full, quick); quick skips the middle size (None)
-#: to stay within about a minute: each ETL run has a few seconds of fixed cost.
-SIZES = {5: (20_000, 400), 25: (40_000, None), 150: (200_000, 2_500)}
+#: to stay within about a minute: each ETL run has a few seconds of fixed cost. "batcher" is
+#: the lake's design: a day of 1M events as the buffer's batcher writes it (bench etl).
+SIZES: dict[int | str, tuple[int, int | None]] = {
+    5: (20_000, 400), 25: (40_000, None), 150: (200_000, 2_500), "batcher": (1_000_000, 20_000)}
 DEFAULT_LATENCY_MS = 30.0
 #: Sequential GETs timed for the per-GET client CPU figures (full, quick).
 GET_SAMPLE = (400, 40)
@@ -65,9 +69,13 @@ def run(ctx) -> dict:
             continue
         bucket = f"bench-lat-{per_object}-{int(time.time())}"
         s3.create_bucket(Bucket=bucket)
-        cfg = TrafficConfig(seed=23, events=n, days=1, events_per_object=per_object)
+        batched = per_object == "batcher"
+        cfg = TrafficConfig(seed=23, events=n, days=1, events_per_object=25 if batched else int(per_object))
         objects, truth = generate(cfg)
-        write_to_s3(objects, bucket, s3)
+        metadata: dict[str, dict[str, str]] = {}
+        if batched:
+            objects, metadata = as_batcher_objects(objects, cfg.raw_prefix)
+        upload_objects(objects, metadata, bucket, s3)
         ctx.log(f"{per_object}/object: {truth.lines_sent} lines in {len(objects)} objects uploaded")
         today = cfg.start + timedelta(days=cfg.days + 6)
         direct = _etl(ctx, bucket, today, truth, len(objects), None)
