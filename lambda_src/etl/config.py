@@ -121,8 +121,12 @@ class Settings:
     process_min_objects: int = 200
     #: Connections that refresh dirty days' rollups side by side (one day each).
     refresh_connections: int = 2
-    #: Objects fetched and parsed ahead of the loader (bounds memory: ~1 KB per event).
+    #: Objects fetched and parsed ahead of the loader, at most ``prefetch_objects`` and at
+    #: most ``prefetch_bytes`` of their listed (gzip) size: a parsed object holds about 15
+    #: times its gzip size in the loader, so 8 MiB ahead is ~120 MB (~75k events at the
+    #: lake's design size, more than one batch, so the workers keep going while it loads).
     prefetch_objects: int = 128
+    prefetch_bytes: int = 8 * 1024 * 1024
     #: GETs in flight at once in each worker process, on one kept-alive connection each
     #: (:mod:`etl.fetching`): enough that a fixed per-GET latency hides behind parsing.
     #: With ~4 ms of client CPU per GET a worker does ~250 GETs/s, so a 30 ms round trip
@@ -193,6 +197,7 @@ class Settings:
             parse_processes=_int(env, "ETL_PARSE_PROCESSES", -1, -1),
             process_min_objects=_int(env, "ETL_PROCESS_MIN_OBJECTS", 200),
             prefetch_objects=_int(env, "ETL_PREFETCH_OBJECTS", 128, 1),
+            prefetch_bytes=_int(env, "ETL_PREFETCH_BYTES", 8 * 1024 * 1024, 1),
             gets_in_flight=_int(env, "ETL_GETS_IN_FLIGHT", 16, 1),
             refresh_connections=_int(env, "ETL_REFRESH_CONNECTIONS", 2, 1),
             max_late_days=_int(env, "ETL_MAX_LATE_DAYS", 30, 1),
