@@ -26,9 +26,11 @@ Figures, all measured in the same run on the same machine:
   (a medium run; the design's objects are as large as a day of 1M events makes them).
 * ``backfill_30d_minutes``: 30 days at 1M events a day (30M events) at the design size's
   measured rate. This machine runs PostgreSQL, the emulator and the ETL on the same 2 cores;
-  ``backfill_30d_minutes_split`` is the same backfill estimated from CPU per event with the
-  function on its default memory's vCPUs and PostgreSQL's side on one core (the loader's one
-  backend), as AWS runs them.
+  ``backfill_30d_minutes_split`` is the same backfill estimated from CPU per event as AWS runs
+  it: during loading the function (its default memory's vCPUs) and the loader's one
+  PostgreSQL backend (one core) work side by side, the slower bounding; then the rollups are
+  refreshed on ``refresh_connections`` backends, over the warehouse host's vCPUs
+  (``cpu_us_per_event_by_phase`` holds the CPU per event of each phase).
 * ``memory_mb``: the ETL's peak resident memory, parent growth during the run and the
   largest parse worker: what the ETL Lambda's ``memory_size`` is set from
   (``modules/etl/README.md``).
@@ -65,6 +67,8 @@ DESIGN = "batcher"
 BACKFILL_EVENTS = 30 * 1_000_000
 #: vCPUs of the ETL function at its default memory (modules/etl: 2,048 MB; 1 vCPU per 1,769 MB).
 LAMBDA_VCPUS = 2048 / 1769
+#: vCPUs of the warehouse host at its default size (modules/platform sizes: t3.large).
+WAREHOUSE_VCPUS = 2
 
 
 def _events(ctx, label: str) -> int:
@@ -123,15 +127,18 @@ def run(ctx) -> dict:
 def _split_minutes(case: dict) -> float:
     """The backfill as AWS runs it: the ETL function and the warehouse on their own CPUs.
 
-    The function (loader + parse workers) gets :data:`LAMBDA_VCPUS` (its default memory);
-    the warehouse's side is one backend (the loader's one connection), so one core however
-    large the host. The slower side bounds the pipeline (the loader overlaps parsing with
-    COPY). An estimate from measured CPU per event, not a measured run.
+    Load phase: the function (loader + parse workers) on :data:`LAMBDA_VCPUS` (its default
+    memory) overlaps with the warehouse's side, one backend (the loader's one connection, so
+    one core however large the host); the slower side bounds it. Refresh phase: the dirty
+    days' ``dw.refresh_day`` calls run on ``refresh_connections`` backends at once
+    (``etl.loading.refresh_dirty_days``), at most one per vCPU of the warehouse host. An
+    estimate from measured CPU per event, not a measured run.
     """
-    us = case["cpu_us_per_event"]
-    function_us = (us.get("etl_process", 0.0) + us.get("parse_workers", 0.0)) / LAMBDA_VCPUS
-    bound_us = max(function_us, us.get("postgres", 0.0))
-    return round(BACKFILL_EVENTS * bound_us / 1e6 / 60, 1)
+    load, refresh = case["cpu_us_per_event_by_phase"]["load"], case["cpu_us_per_event_by_phase"]["refresh"]
+    function_us = (load.get("etl_process", 0.0) + load.get("parse_workers", 0.0)) / LAMBDA_VCPUS
+    load_us = max(function_us, load.get("postgres", 0.0))
+    refresh_us = refresh.get("postgres", 0.0) / max(1, min(case["refresh_connections"], WAREHOUSE_VCPUS))
+    return round(BACKFILL_EVENTS * (load_us + refresh_us) / 1e6 / 60, 1)
 
 
 def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
@@ -166,9 +173,12 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     t0 = time.perf_counter()
     cpu0 = _cpu(ctx, pg)
 
+    load_cpu: dict[str, float] = {}
+
     def hook(stage: str) -> None:  # the last batch's commit ends the load phase
         if stage == "before_commit":
             stages["load"] = time.perf_counter() - t0
+            load_cpu.update(_cpu(ctx, pg))  # a few /proc reads per batch
 
     summary = etl_run(settings, today=cfg.start + timedelta(days=cfg.days + 6), hook=hook)
     etl_s = time.perf_counter() - t0
@@ -208,6 +218,12 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
     per_event = {k: round(v / truth.lines_sent * 1e6, 1) for k, v in cpu.items()}
     per_event["total"] = round(sum(cpu.values()) / truth.lines_sent * 1e6, 1)
     per_event["copy_ceiling_postgres"] = round(copy_cpu / max(rows, 1) * 1e6, 1)
+    load_cpu = load_cpu or cpu0
+    by_phase = {
+        "load": {k: round((load_cpu[k] - cpu0.get(k, 0.0)) / truth.lines_sent * 1e6, 1) for k in load_cpu},
+        "refresh": {k: round((cpu0.get(k, 0.0) + cpu[k] - load_cpu.get(k, 0.0)) / truth.lines_sent * 1e6, 1)
+                    for k in cpu},
+    }
     return {
         "events": truth.lines_sent,
         "objects": len(objects),
@@ -222,6 +238,9 @@ def _case(ctx, s3, label: str, epo: int, days: int) -> dict:
         # CPU per event in each place: the ETL parent (listing, loader, SQL client), its parse
         # workers (GET client, gunzip, parse, COPY text), PostgreSQL, the emulator (serving GETs).
         "cpu_us_per_event": per_event,
+        # The same split before and after the last batch's commit (loading, then refresh).
+        "cpu_us_per_event_by_phase": by_phase,
+        "refresh_connections": settings.refresh_connections,
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
         "memory_mb": memory,
         **({"postgres_ms_by_statement": by_statement} if by_statement is not None else {}),
