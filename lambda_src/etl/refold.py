@@ -35,7 +35,11 @@ from etl.copytext import copy_rows, decode_copy_line
 from etl.fields import COL
 from etl.parsing import _ITEM_ATTRS, _SESSION_FIRST_COLUMNS, ParsedObject, _note_products
 
-__all__ = ["refold"]
+__all__ = ["RefoldError", "refold"]
+
+
+class RefoldError(ValueError):
+    """The object's COPY text does not hold one line per event id: re-parse its body instead."""
 
 _ID, _TS, _NAME, _SESSION, _USER, _ITEMS = (
     COL[c] for c in ("event_id", "event_ts", "event_name", "session_id", "user_id", "items"))
@@ -67,6 +71,8 @@ def refold(po: ParsedObject, exclude: Set[str]) -> ParsedObject:
         return out
     lines = po.copy_text.split(b"\n")
     id_lines = po.id_text.split(b"\n")
+    if len(lines) != len(ids) + 1 or len(id_lines) != len(ids) + 1 or lines[-1] or id_lines[-1]:
+        raise RefoldError(f"{po.key}: {len(ids)} event ids, {len(lines) - 1} COPY lines")
     keep = [i for i, eid in enumerate(ids) if eid not in dropped]
     touched, gone = _touched([lines[i] for i, eid in enumerate(ids) if eid in dropped])
     products = {k: v for k, v in po.products.items() if k not in gone}
