@@ -26,8 +26,9 @@ one (COPY text only) gives a shipped one; a full one keeps its row tuples too.
 
 from __future__ import annotations
 
-from collections.abc import Set
-from datetime import UTC, date, datetime
+import re
+from collections.abc import Callable, Set
+from datetime import UTC, datetime
 
 import orjson
 
@@ -74,40 +75,68 @@ def refold(po: ParsedObject, exclude: Set[str]) -> ParsedObject:
     if len(lines) != len(ids) + 1 or len(id_lines) != len(ids) + 1 or lines[-1] or id_lines[-1]:
         raise RefoldError(f"{po.key}: {len(ids)} event ids, {len(lines) - 1} COPY lines")
     keep = [i for i, eid in enumerate(ids) if eid not in dropped]
-    touched, gone = _touched([lines[i] for i, eid in enumerate(ids) if eid in dropped])
+    touched, gone, gone_ts = _touched([lines[i] for i, eid in enumerate(ids) if eid in dropped])
     products = {k: v for k, v in po.products.items() if k not in gone}
-    fold = _Fold(touched, gone, products)
+    fold = _Fold(po, touched, gone, gone_ts, products)
     for i in keep:
         fold.row(i, lines[i])
     out.event_ids = [ids[i] for i in keep]
-    out.copy_text = b"".join([lines[i] + b"\n" for i in keep])
-    out.id_text = b"".join([id_lines[i] + b"\n" for i in keep])
-    out.days, out.min_ts, out.max_ts, out.products = fold.days, fold.min_ts, fold.max_ts, products
+    out.copy_text = b"\n".join([lines[i] for i in keep]) + b"\n" if keep else b""
+    out.id_text = b"\n".join([id_lines[i] for i in keep]) + b"\n" if keep else b""
+    out.days, out.products = po.days - fold.pending_days, products
+    out.min_ts, out.max_ts = (fold.min_ts, fold.max_ts) if fold.all_ts else (po.min_ts, po.max_ts)
     out.excluded = po.excluded + len(dropped)
     _refold_sessions(po, out, lines, fold.order, fold.aggs)
     _refold_purchases(po, out, dropped)
     return out
 
 
-def _touched(lines: list[bytes]) -> tuple[set[tuple[bytes, bytes]], set[str]]:
-    """The session keys (as COPY text) and the product ids the dropped rows fed."""
+def _uts(text: bytes) -> datetime:
+    """The instant a row's ``event_ts`` text stands for, in UTC (as the parse folded it)."""
+    return datetime.fromisoformat(text.decode()).astimezone(UTC)
+
+
+def _touched(lines: list[bytes]) -> tuple[set[tuple[bytes, bytes]], set[str], list[datetime]]:
+    """The session keys (as COPY text), the product ids and the event times of the dropped rows."""
     touched: set[tuple[bytes, bytes]] = set()
     gone: set[str] = set()
+    times = []
     for line in lines:
         f = line.split(b"\t")
         touched.add((f[_SESSION], f[_USER]))
+        times.append(_uts(f[_TS]))
         if f[_ITEMS] != _NONE:
             gone.update(it["item_id"] for it in orjson.loads(_text(f[_ITEMS])))
-    return touched, gone
+    return touched, gone, times
+
+
+def _mentions(ids: set[str]) -> Callable[[bytes], object] | None:
+    """A test that a COPY line may hold one of these item ids in its items JSON (no false
+    negatives), or None when every line with items must be read.
+
+    An id of printable ASCII without a quote or a backslash is written as itself between
+    quotes by both JSON encoders the row builders use, and COPY text escapes none of it.
+    """
+    if not ids:
+        return lambda _line: False
+    if not all(i.isascii() and i.isprintable() and '"' not in i and "\\" not in i for i in ids):
+        return None
+    return re.compile(b"|".join(re.escape(b'"' + i.encode() + b'"') for i in sorted(ids))).search
 
 
 class _Fold:
-    """The remaining rows folded again in their order (the first parse's): days, min/max, the
-    order in which sessions first appear, the touched sessions and products from scratch."""
+    """The remaining rows folded again in their order (the first parse's): the order in which
+    sessions first appear, the touched sessions and products from scratch, and the event times
+    only as far as the dropped rows make them matter (a day only they had, the min or max)."""
 
-    def __init__(self, touched: set[tuple[bytes, bytes]], gone: set[str], products: dict[str, list]) -> None:
+    def __init__(self, po: ParsedObject, touched: set[tuple[bytes, bytes]], gone: set[str],
+                 gone_ts: list[datetime], products: dict[str, list]) -> None:
         self.touched, self.gone, self.products = touched, gone, products
-        self.days: set[date] = set()
+        self.mentions = _mentions(gone)
+        #: Days of dropped rows no remaining row has been seen on yet.
+        self.pending_days = {t.date() for t in gone_ts}
+        #: Every remaining row's time is needed when a dropped row held the min or the max.
+        self.all_ts = any(t in (po.min_ts, po.max_ts) for t in gone_ts)
         self.min_ts: datetime | None = None
         self.max_ts: datetime | None = None
         self.order: dict[tuple[bytes, bytes], None] = {}
@@ -116,22 +145,31 @@ class _Fold:
 
     def row(self, i: int, line: bytes) -> None:
         f = line.split(b"\t", _KEY_SPLITS)
-        uts = datetime.fromisoformat(f[_TS].decode()).astimezone(UTC)
-        self.days.add(uts.date())
-        if self.min_ts is None or uts < self.min_ts:
-            self.min_ts = uts
-        if self.max_ts is None or uts > self.max_ts:
-            self.max_ts = uts
         k = (f[_SESSION], f[_USER])
         self.order[k] = None
-        if k in self.touched:
+        in_session = k in self.touched
+        in_products = self.gone and (self.mentions is None or self.mentions(line))
+        if not (in_session or in_products or self.all_ts or self.pending_days):
+            return
+        uts = _uts(f[_TS])
+        if self.pending_days:
+            self.pending_days.discard(uts.date())
+        if self.all_ts:
+            if self.min_ts is None or uts < self.min_ts:
+                self.min_ts = uts
+            if self.max_ts is None or uts > self.max_ts:
+                self.max_ts = uts
+        if in_session:
             self._session(k, f, uts, i)
-        if self.gone:
-            items = line.split(b"\t")[_ITEMS]
-            if items != _NONE:
-                mine = [it for it in orjson.loads(_text(items)) if it["item_id"] in self.gone]
-                if mine:
-                    _note_products(self.products, mine, _ITEM_ATTRS, uts)
+        if in_products:
+            self._products(line, uts)
+
+    def _products(self, line: bytes, uts: datetime) -> None:
+        items = line.split(b"\t")[_ITEMS]
+        if items != _NONE:
+            mine = [it for it in orjson.loads(_text(items)) if it["item_id"] in self.gone]
+            if mine:
+                _note_products(self.products, mine, _ITEM_ATTRS, uts)
 
     def _session(self, k: tuple[bytes, bytes], f: list[bytes], uts: datetime, i: int) -> None:
         """As :func:`etl.parsing._note_session`: the first event by (time, id) wins."""
@@ -160,25 +198,22 @@ def _session_row(sid: bytes, uid: bytes, agg: list, line: bytes) -> tuple:
 def _refold_sessions(po: ParsedObject, out: ParsedObject, lines: list[bytes],
                      order: dict[tuple[bytes, bytes], None], aggs: dict[tuple[bytes, bytes], list]) -> None:
     """Sessions in the order they first appear in the remaining rows: untouched ones as they were."""
-    old_lines = {}
-    for line in po.sessions_text.split(b"\n")[:-1]:
-        f = line.split(b"\t", 2)
-        old_lines[(f[0], f[1])] = line
+    old_lines = {tuple(line.split(b"\t", 2)[:2]): line for line in po.sessions_text.split(b"\n")[:-1]}
     old_rows = {(s[0], s[1]): s for s in po.sessions}
     text: list[bytes] = []
     rows: list[tuple] = []
     for k in order:
         agg = aggs.get(k)
         if agg is None:
-            text.append(old_lines[k] + b"\n")
+            text.append(old_lines[k])
             if po.sessions:
                 rows.append(old_rows[(_text(k[0]), _text(k[1]))])
         else:
             row = _session_row(*k, agg, lines[agg[5]])
-            text.append(copy_rows([row]))
+            text.append(copy_rows([row])[:-1])
             if po.sessions:
                 rows.append(row)
-    out.sessions_text = b"".join(text)
+    out.sessions_text = b"\n".join(text) + b"\n" if text else b""
     out.sessions = rows
 
 
