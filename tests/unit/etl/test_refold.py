@@ -191,6 +191,38 @@ def test_dropping_a_sessions_first_event_moves_its_start_its_first_row_and_its_p
         assert_same(refold(first, exclude), parse(body, exclude))
 
 
+def _at(hour: int | None) -> datetime | None:
+    """That hour on 22 Nov, -1 for 23:00 on the 21st."""
+    if hour is None:
+        return None
+    return datetime(2026, 11, 21, 23, tzinfo=UTC) if hour < 0 else datetime(2026, 11, 22, hour, tzinfo=UTC)
+
+
+def test_a_day_goes_only_with_its_last_row_and_the_min_and_max_move_only_with_theirs():
+    evs = [{"event_id": IDS[i], "event_name": "page_view", "event_ts": ts, "received_at": "2026-11-22T10:00:01.000Z",
+            "anonymous_id": "a", "session_id": "S"}
+           for i, ts in enumerate(["2026-11-22T04:00:00Z", "2026-11-21T23:00:00Z", "2026-11-22T01:00:00+02:00",
+                                   "2026-11-22T09:00:00Z", "2026-11-22T04:00:00Z"])]
+    body = gzip.compress(b"\n".join(orjson.dumps(e) for e in evs))
+    first = parse(body)
+    assert first.days == {date(2026, 11, 21), date(2026, 11, 22)}
+    # IDS[1] and IDS[2] are the same instant (23:00Z on the 21st) written two ways; IDS[0] and
+    # IDS[4] share 04:00 on the 22nd
+    both, nov22 = {date(2026, 11, 21), date(2026, 11, 22)}, {date(2026, 11, 22)}
+    cases = {  # exclude -> (days, min_ts, max_ts): an hour on 22 Nov, -1 for 23:00 on the 21st
+        frozenset({IDS[0]}): (both, -1, 9),
+        frozenset({IDS[1]}): (both, -1, 9),
+        frozenset({IDS[1], IDS[2]}): (nov22, 4, 9),
+        frozenset({IDS[1], IDS[2], IDS[3]}): (nov22, 4, 4),
+        frozenset(IDS[:5]): (set(), None, None),
+    }
+    for exclude, (days, lo, hi) in cases.items():
+        got = refold(first, exclude)
+        assert got.days == days
+        assert (got.min_ts, got.max_ts) == (_at(lo), _at(hi))
+        assert_same(got, parse(body, exclude))
+
+
 class _Known:
     """The one query the loader's step 3 makes (which ids dw.event_ids has), answered from a set."""
 
