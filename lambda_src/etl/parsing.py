@@ -75,9 +75,11 @@ CORRUPT = "corrupt gzip stream"
 _MAX_RAW = 8192
 #: The columns a purchase candidate and a session partial take from a row.
 _PURCHASE_OF = itemgetter(*(COL[c] for c in PURCHASE_COLUMNS))
-_SESSION_FIRST = itemgetter(*(COL[c] for c in (
+#: The row columns a session partial takes from its first event (:mod:`etl.refold` reads them too).
+_SESSION_FIRST_COLUMNS = (
     "page_url", "page_path", "page_referrer", "referrer_domain", "utm_source", "utm_medium",
-    "utm_campaign", "utm_term", "utm_content", "device_category", "is_bot", "user_agent", "anonymous_id")))
+    "utm_campaign", "utm_term", "utm_content", "device_category", "is_bot", "user_agent", "anonymous_id")
+_SESSION_FIRST = itemgetter(*(COL[c] for c in _SESSION_FIRST_COLUMNS))
 _BOT_IN_FIRST = 10  # is_bot's place in _SESSION_FIRST (COPY text "t"/"f"; a session keeps a bool)
 _ID, _TS, _NAME, _SESSION, _USER = (COL[c] for c in ("event_id", "event_ts", "event_name", "session_id", "user_id"))
 _ITEMS, _IS_BOT = COL["items"], COL["is_bot"]

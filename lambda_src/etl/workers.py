@@ -23,7 +23,9 @@ row tuples. The worker keeps the bodies of the objects the loader may still re-p
 ones it holds unloaded, at most ``batch_max_files + prefetch_objects``) and re-parses them
 on request, leaving out ids the warehouse already has; one it no longer holds is fetched
 again (it cannot happen within those bounds; a read failing then ends the run, which the
-next one repeats).
+next one repeats). The loader leaves those ids out by refolding what it was shipped
+(:mod:`etl.refold`, no second parse); it asks a worker to re-parse only an object whose COPY
+text does not line up with its ids, so a re-parse here is the reference and the fallback.
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ warehouse must agree with them, and stay unchanged under reruns and replays.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
+import orjson
 import psycopg
 import pytest
 from etl.config import Settings
@@ -207,3 +210,71 @@ def test_refresh_day_matches_the_reference(loaded):
         assert rollups("reference.refresh_day") == current
         assert all(current[t] for t in tables)
         c.rollback()
+
+
+# == first delivery wins ======================================================================
+FIRST_BUCKET = "etl-load-first"
+FIRST_DAY = date(2024, 3, 5)
+
+
+def _delivery(s3, prefix: str, received_s: int, events: list[dict]) -> str:
+    """One object as ingest writes it, received ``received_s`` seconds into FIRST_DAY."""
+    ms = int(datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=UTC).timestamp()) * 1000
+    ms += received_s * 1000
+    rec = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    key = f"{prefix}dt={FIRST_DAY}/hr={received_s // 3600:02d}/{ms}-{uuid.uuid4()}.jsonl.gz"
+    body = b"".join(orjson.dumps({"app_id": "shop-web", "received_at": rec, "request_id": str(uuid.uuid4()),
+                                  "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/127.0", **e}) + b"\n"
+                    for e in events)
+    s3.put_object(Bucket=FIRST_BUCKET, Key=key, Body=gzip.compress(body))
+    return key
+
+
+@pytest.mark.parametrize("same_run", [False, True], ids=["later-run", "same-batch"])
+def test_a_redelivered_id_with_other_content_contributes_nothing_of_itself(emulator, pg_server, same_run):
+    """The first delivery of an event id wins: a later object holding the same id with another
+    session, time, name and items adds no row, session, purchase, product or day of it, whether
+    the warehouse already has the id (a later run) or an earlier object of the same batch does;
+    the later object's own new event (in the session the redelivered one claims) still loads,
+    and its counts say one duplicate."""
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url)
+    s3.create_bucket(Bucket=FIRST_BUCKET)
+    name = f"etl_first_{uuid.uuid4().hex[:10]}"
+    dsn = pg_server.create_database(name)
+    migrate(dsn)
+    prefix = f"t{uuid.uuid4().hex[:8]}/events/v1/"
+    settings = Settings(raw_bucket=FIRST_BUCKET, raw_prefix=prefix, dw_dsn=dsn)
+    today = FIRST_DAY + timedelta(days=1)
+    shared = str(uuid.uuid4())
+    first = {"event_id": shared, "event_name": "view_item", "event_ts": "2024-03-05T10:00:00.000Z",
+             "anonymous_id": "anon-1", "session_id": "s-first", "page": {"url": "https://shop/a", "path": "/a"},
+             "items": [{"item_id": "SKU-FIRST", "price": 10.0}]}
+    other = {**first, "event_name": "purchase", "event_ts": "2024-03-04T23:00:00.000Z", "session_id": "s-other",
+             "anonymous_id": "anon-2", "value": 99.0, "transaction_id": "T-OTHER", "currency": "EUR",
+             "page": {"url": "https://shop/other", "path": "/other"},
+             "items": [{"item_id": "SKU-OTHER", "price": 99.0, "quantity": 1}]}
+    # a new event of the session the redelivered one claims: that session gets only this one
+    fresh = {**first, "event_id": str(uuid.uuid4()), "event_ts": "2024-03-05T11:00:00.000Z",
+             "session_id": "s-other", "anonymous_id": "anon-2", "items": None}
+    try:
+        key_a = _delivery(s3, prefix, 36_000, [first])
+        if not same_run:
+            run(settings, today=today)
+        key_b = _delivery(s3, prefix, 39_600, [other, fresh])
+        run(settings, today=today)
+        assert q(dsn, "SELECT event_name, session_id, event_ts, f.key FROM dw.events e "
+                      "JOIN dw.loaded_files f USING (file_id) WHERE event_id = %s", shared) == [
+            ("view_item", "s-first", datetime(2024, 3, 5, 10, tzinfo=UTC), key_a)]
+        assert q(dsn, "SELECT session_id, event_count, started_at, landing_path FROM dw.sessions ORDER BY 1") == [
+            ("s-first", 1, datetime(2024, 3, 5, 10, tzinfo=UTC), "/a"),
+            ("s-other", 1, datetime(2024, 3, 5, 11, tzinfo=UTC), "/a")]
+        assert q(dsn, "SELECT count(*) FROM dw.purchases")[0][0] == 0
+        assert q(dsn, "SELECT item_id, first_seen, last_seen FROM dw.products") == [
+            ("SKU-FIRST", datetime(2024, 3, 5, 10, tzinfo=UTC), datetime(2024, 3, 5, 10, tzinfo=UTC))]
+        assert q(dsn, "SELECT count(*) FROM dw.events WHERE event_ts < '2024-03-05'")[0][0] == 0
+        assert q(dsn, "SELECT key, events_loaded, duplicates, unaccounted FROM dw.loaded_files ORDER BY key") == [
+            (key_a, 1, 0, 0), (key_b, 1, 1, 0)]
+        assert q(dsn, "SELECT sum(events) FROM dw.daily_overview")[0][0] == 2
+        assert q(dsn, "SELECT min(day) FROM dw.daily_overview")[0][0] == FIRST_DAY
+    finally:
+        pg_server.drop_database(name)
