@@ -65,8 +65,8 @@ SIZES = (("5", 25, 3), ("25", 30, 3), ("150", 500, 3), ("batcher", 25, 1))
 #: The size the lake's design produces: the headline figures and the backfill estimate.
 DESIGN = "batcher"
 BACKFILL_EVENTS = 30 * 1_000_000
-#: vCPUs of the ETL function at its default memory (modules/etl: 2,048 MB; 1 vCPU per 1,769 MB).
-LAMBDA_VCPUS = 2048 / 1769
+#: vCPUs of the ETL function at its default memory (modules/etl: 2,304 MB; 1 vCPU per 1,769 MB).
+LAMBDA_VCPUS = 2304 / 1769
 #: vCPUs of the warehouse host at its default size (modules/platform sizes: t3.large).
 WAREHOUSE_VCPUS = 2
 

@@ -134,13 +134,13 @@ variable "lambda" {
     "skipped"), and AWS refuses any reservation on an account whose concurrency quota is 10 (a
     new account). Set it to 1 to also cap the function where the quota allows (it must leave
     min(100, quota) executions unreserved; `make preflight` checks it); more than a few only
-    takes capacity from other functions, hence the upper bound of 10. memory_size (2048 MB,
-    about 1.16 vCPU) is set from the measured CPU per event: see "Memory and vCPUs" in the
+    takes capacity from other functions, hence the upper bound of 10. memory_size (2304 MB,
+    about 1.30 vCPU) is set from the measured CPU per event: see "Memory and vCPUs" in the
     README. memory_size, timeout and reserved_concurrency go to modules/internal/lambda_function
     as they are.
   EOT
   type = object({
-    memory_size          = optional(number, 2048)
+    memory_size          = optional(number, 2304)
     timeout              = optional(number, 900)
     safety_ms            = optional(number, 60000)
     lookback_days        = optional(number, 2)

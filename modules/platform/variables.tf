@@ -120,7 +120,7 @@ variable "sizes" {
     warehouse_data_gib      = optional(number, 50)
     oltp_instance_type      = optional(string, "t3.medium")
     oltp_data_gib           = optional(number, 20)
-    etl_memory_mb           = optional(number, 2048)
+    etl_memory_mb           = optional(number, 2304)
   })
   default  = {}
   nullable = false

@@ -72,7 +72,7 @@ def test_partial_objects_keep_the_platforms_defaults(plan: dict) -> None:
     oltp = by[f"{P}.module.oltp.module.host.aws_instance.this"]
     assert (oltp["instance_type"], oltp["monitoring"]) == ("t3.medium", True)
     assert by[f"{P}.module.oltp.module.host.aws_ebs_volume.data"]["size"] == 20
-    assert by[f"{P}.module.etl.module.function.aws_lambda_function.this"]["memory_size"] == 2048
+    assert by[f"{P}.module.etl.module.function.aws_lambda_function.this"]["memory_size"] == 2304
     assert by[f"{P}.module.ingest.module.function.aws_cloudwatch_log_group.this"]["retention_in_days"] == 365
     rules = by[f"{P}.module.artifacts.module.bucket.aws_s3_bucket_lifecycle_configuration.this"]["rule"]
     assert next(r["expiration"][0]["days"] for r in rules if r["id"] == "expire-backups") == 14
