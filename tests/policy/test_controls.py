@@ -31,6 +31,7 @@ def test_every_custom_check_has_a_control() -> None:
     assert custom - mapped_checks(load_controls()) == set()
 
 
+@pytest.mark.slow
 def test_every_check_the_gate_reports_against_the_repository_has_a_control(repo_gate: GateRun) -> None:
     """Every failed or skipped finding (what a reviewer must judge) belongs to some control."""
     reported = {f["check_id"] for f in repo_gate.findings if f["result"] != "passed" and f["scan"] != "secrets"}
