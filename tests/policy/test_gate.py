@@ -25,7 +25,9 @@ from clickstream.security.gate import plan_roots
 from clickstream.security.model import MIN_REASON_CHARS, SECRET_TREES, SOURCE_TREES
 from tests.policy.conftest import GateRun
 
-pytestmark = pytest.mark.policy
+# Waiting for a gate run may outlast pytest's 900 s per test on a loaded machine; the gate's
+# own limit (1500 s, conftest.py) then says what it waited for.
+pytestmark = [pytest.mark.policy, pytest.mark.timeout(1800)]
 
 SKIP_LINE = re.compile(r"(?:#|//|/\*)\s*checkov:skip=([A-Za-z0-9_,-]+)(?::(.*))?")
 
