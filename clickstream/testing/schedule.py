@@ -23,7 +23,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 #: Seconds each slow file takes in a quiet `make test` (``--durations``: setup, calls and
-#: teardown); only the order they give matters. A file not listed counts as fast.
+#: teardown; test_envs and test_hosts_apply are estimates from their parts' timings); only
+#: the order they give matters. A file not listed counts as fast.
 EXPECTED_SECONDS: Mapping[str, float] = {
     "tests/plan/test_envs.py": 400,  # three env plans and six refusal plans, each a full plan
     "tests/e2e/test_local_env.py": 260,  # envs/local applied, 3000 events loaded, destroyed
