@@ -20,7 +20,7 @@ FUZZ_EXAMPLES  ?= 2600
 FUZZ_MIN_CASES ?= 10000
 TF_DIRS      := modules envs tests
 
-.PHONY: help setup system-deps check test test-harness test-unit test-plan test-policy test-e2e \
+.PHONY: help setup system-deps check test test-slow test-harness test-unit test-plan test-policy test-e2e \
         test-browser fuzz lint fmt docs build host-bundle preflight plan apply destroy security bench demo clean _venv
 
 help: ## list the targets
@@ -46,8 +46,11 @@ check: ## say exactly which required tool is missing and how to get it
 	@$(PY) -m clickstream.prereqs
 
 # --- tests --------------------------------------------------------------------------------------
-test: _require_venv ## every test layer (harness, unit, plan, policy, e2e, browser)
-	$(PYTEST) -m "not bench" $(XDIST) $(PYTEST_ARGS)
+test: _require_venv ## every test layer (harness, unit, plan, policy, e2e, browser), but not test-slow
+	$(PYTEST) -m "not bench and not slow" $(XDIST) $(PYTEST_ARGS)
+
+test-slow: _require_venv ## the whole-repository security gate's tests (the gate as make security runs it); CI runs it too
+	$(PYTEST) -m "slow and not bench" $(PYTEST_ARGS)
 
 test-harness: _require_venv ## tests of the harness itself
 	$(PYTEST) -m harness $(PYTEST_ARGS)

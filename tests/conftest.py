@@ -6,6 +6,9 @@
 * ``pg_server`` (session): a throwaway PostgreSQL 15; ``pg_dsn`` (module): a fresh database.
 * ``terraform`` (function): a factory ``terraform(root, emulated=True)`` returning a
   :class:`clickstream.terraform.Terraform` whose copies are removed after the test.
+
+The files run longest first (:mod:`clickstream.testing.schedule`), so under `make test`'s
+``--dist loadfile`` no file of minutes is handed out last.
 """
 
 from __future__ import annotations
@@ -22,6 +25,18 @@ from clickstream.emulator import Emulator
 from clickstream.emulator import emulator as _emulator
 from clickstream.postgres import PostgresServer, postgres_server
 from clickstream.terraform import Terraform
+from clickstream.testing.schedule import keep_collection_order, longest_first
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the collection order under ``--dist loadfile``: xdist's default
+    (``--loadscope-reorder``) sorts files by their number of tests instead."""
+    keep_collection_order(config)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow files first, the policy files (which read the background gate) last."""
+    items[:] = longest_first(items, lambda item: item.nodeid)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -28,6 +29,8 @@ from clickstream.terraform import Terraform
 from clickstream.testing.bundles import placeholder_bundle
 
 pytestmark = pytest.mark.e2e
+
+EXAMPLES = {"warehouse": "modules/warehouse/examples/basic", "oltp": "modules/oltp/examples/basic"}
 
 
 @pytest.fixture(scope="module")
@@ -57,32 +60,51 @@ class Applied:
         self.state = tf.state()
 
 
-def _apply(example: str, role: str, emulator: Emulator, tmp: Path) -> Iterator[Applied]:
+def _start(example: str, role: str, emulator: Emulator, tmp: Path) -> tuple[Terraform, dict, dict[str, str]]:
     # moto implements neither MonitorInstances nor the SSM AMI parameter: the apply turns
     # detailed monitoring off and names an image the emulator has (plans check the real values).
     bundle = placeholder_bundle(tmp, role)
     variables = {"bundle": bundle, "ami_id": _emulator_ami(), "detailed_monitoring": False}
-    tf = Terraform(REPO_ROOT / example, emulator_env=emulator.env)
+    return Terraform(REPO_ROOT / example, emulator_env=emulator.env), variables, bundle
+
+
+def _destroy(tf: Terraform, variables: dict) -> None:
     try:
-        yield Applied(tf, variables, bundle)
+        tf.destroy(variables)
     finally:
-        try:
-            tf.destroy(variables)
-        finally:
-            tf.cleanup()
+        tf.cleanup()
 
 
 @pytest.fixture(scope="module")
-def warehouse(emulator: Emulator, managed_policies: None,  # noqa: ARG001 - the policies must exist first
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    yield from _apply("modules/warehouse/examples/basic", "warehouse", emulator, tmp_path_factory.mktemp("wh"))
+def hosts(emulator: Emulator, managed_policies: None,  # noqa: ARG001 - the policies must exist first
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Applied]]:
+    """Both examples applied side by side, and destroyed side by side afterwards.
+
+    An apply here is mostly waiting, not computing (terraform and the provider use about a
+    tenth of a core: the provider's own consistency waits, 50 s on an S3 lifecycle
+    configuration, 20 s on a volume attachment), so two at once take about as long as one.
+    The examples share nothing (own names, own CIDRs, own buckets), as two envs in one account.
+    """
+    roots = {role: _start(example, role, emulator, tmp_path_factory.mktemp(role)) for role, example in EXAMPLES.items()}
+    try:
+        with ThreadPoolExecutor(max_workers=len(roots)) as pool:
+            futures = {role: pool.submit(Applied, *root) for role, root in roots.items()}
+        # Both applies have ended here (the pool waits): a failed one is destroyed with the other.
+        yield {role: future.result() for role, future in futures.items()}
+    finally:
+        with ThreadPoolExecutor(max_workers=len(roots)) as pool:
+            for future in [pool.submit(_destroy, tf, variables) for tf, variables, _ in roots.values()]:
+                future.result()
 
 
 @pytest.fixture(scope="module")
-def oltp(emulator: Emulator, managed_policies: None, warehouse: Applied,  # noqa: ARG001 - order only, see below
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    # Depends on `warehouse` only to run after it: two applies at once would fight over 2 cores.
-    yield from _apply("modules/oltp/examples/basic", "oltp", emulator, tmp_path_factory.mktemp("oltp"))
+def warehouse(hosts: dict[str, Applied]) -> Applied:
+    return hosts["warehouse"]
+
+
+@pytest.fixture(scope="module")
+def oltp(hosts: dict[str, Applied]) -> Applied:
+    return hosts["oltp"]
 
 
 def _instance(instance_id: str) -> dict:
@@ -270,7 +292,7 @@ def outputs_network(state: dict, name: str) -> list[str]:
 
 def test_state_files_are_private_copies() -> None:
     """Nothing was written into the repository's example folders."""
-    for example in ("modules/warehouse/examples/basic", "modules/oltp/examples/basic"):
+    for example in EXAMPLES.values():
         root = REPO_ROOT / example
         assert not (root / "terraform.tfstate").exists()
         assert not (root / ".terraform").exists()

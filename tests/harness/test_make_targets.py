@@ -36,7 +36,7 @@ def test_plan_without_terraform_says_how_to_install_it() -> None:
 
 def test_help_lists_every_documented_target() -> None:
     out = make("help").stdout
-    for target in ("setup", "test", "test-unit", "test-plan", "test-policy", "test-e2e", "lint", "docs",
+    for target in ("setup", "test", "test-slow", "test-unit", "test-plan", "test-policy", "test-e2e", "lint", "docs",
                    "fmt", "build", "preflight", "plan", "apply", "destroy", "security", "bench", "demo", "clean"):
         assert f"  {target} " in out, target
 

@@ -246,29 +246,34 @@ def test_status_and_ca_parameters_of_both_hosts(env_plan: tuple[str, dict]) -> N
     ), outputs["oltp_bootstrap_status_command"]
 
 
+@pytest.fixture(scope="module")
+def local_root(emulator: Emulator) -> Iterator[Terraform]:
+    """envs/local, copied and initialised once for the refusal plans (each plans it anew)."""
+    with envs.env_terraform("local", emulator_env=emulator.env) as tf:
+        yield tf
+
+
 @pytest.mark.parametrize("env", ["local", "dev"])
 def test_a_missing_bundle_says_to_run_make_host_bundle(
-    emulator: Emulator, packages: dict[str, str], tmp_path: Path, env: str
+    request: pytest.FixtureRequest, packages: dict[str, str], tmp_path: Path, env: str
 ) -> None:
     """Without build/hosts (and no host_bundles) the plan stops at the variable, with the fix."""
     variables = {**packages, "repo_root": str(tmp_path)}
-    with envs.env_terraform(env, emulator_env=emulator.env) as tf:
-        err = " ".join(tf.plan_error(variables).split())
+    tf: Terraform = request.getfixturevalue(f"{env}_root")
+    err = " ".join(tf.plan_error(variables).split())
     assert "run `make host-bundle`" in err and f"{tmp_path}/build/hosts/" in err, err
     assert err.count("Error:") == 1, err
 
 
-def test_a_stale_bundle_hash_is_refused(emulator: Emulator, packages: dict[str, str], tmp_path: Path) -> None:
+def test_a_stale_bundle_hash_is_refused(local_root: Terraform, packages: dict[str, str], tmp_path: Path) -> None:
     """A .sha256 that no longer matches its bundle would fail `sha256sum -c` on the host: refused."""
     placeholder_bundles(tmp_path / "build/hosts")
     (tmp_path / "build/hosts/oltp.tar.gz.sha256").write_text("0" * 64 + "\n")
-    with Terraform(REPO_ROOT / "envs/local", emulator_env=emulator.env) as tf:
-        err = " ".join(tf.plan_error({**packages, "repo_root": str(tmp_path)}).split())
+    err = " ".join(local_root.plan_error({**packages, "repo_root": str(tmp_path)}).split())
     assert "run `make host-bundle`" in err and err.count("Error:") == 1, err
     given = placeholder_bundles(tmp_path / "given")
     given["warehouse"]["sha256"] = "1" * 64
-    with Terraform(REPO_ROOT / "envs/local", emulator_env=emulator.env) as tf:
-        err = " ".join(tf.plan_error({**packages, "host_bundles": given}).split())
+    err = " ".join(local_root.plan_error({**packages, "host_bundles": given}).split())
     assert "host_bundles.<role>.sha256 must be the hex SHA-256" in err and err.count("Error:") == 1, err
 
 

@@ -4,7 +4,8 @@ checkov over the whole tree takes minutes on two cores, so each gate run happens
 session and the tests assert on what it wrote (``security.json``, the reports). The runs go
 through the real entry point (``python -m clickstream.security``), each with its own
 emulator, exactly as ``make security`` does, and the two runs of a session (the repository and
-the fixtures) start together.
+the fixtures) start together, as soon as the session's tests are collected: they run in the
+background while the workers run other files.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,13 @@ class GateProcess:
             self._run = GateRun(returncode, stdout, stderr, self.reports, json.loads(data_path.read_text()))
         return self._run
 
+    def wait(self, timeout: float = 1500) -> None:
+        """Let the run end (killed after ``timeout``), whether or not a test read it."""
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+
     def stop(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
@@ -162,18 +169,23 @@ def _claim(shared: Path, name: str) -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
-def _gates(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, GateProcess | SharedGate]]:
+#: The gate runs of this pytest session (one per worker under xdist), started at collection.
+_RUNS = pytest.StashKey[dict[str, "GateProcess | SharedGate"]]()
+
+
+def _start_gates(session: pytest.Session) -> dict[str, GateProcess | SharedGate]:
     """Start, once per test run, every gate run the selected tests use, all at the same time.
 
     Under xdist the workers share the run's base temporary folder: the first worker to need a
-    gate claims and runs it there, and the other one reads what it wrote.
+    gate claims and runs it there, and the other one reads what it wrote. Every worker
+    collects every test, so both see the same gates wanted and exactly one claims each.
     """
-    wanted = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    if _RUNS in session.config.stash:
+        return session.config.stash[_RUNS]
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    base = tmp_path_factory.getbasetemp()
+    # What the tmp_path_factory fixture returns; fixtures do not exist yet at collection.
+    base = session.config._tmp_path_factory.getbasetemp()
     shared = (base.parent if worker else base) / "security-gates"
     shared.mkdir(exist_ok=True)
     runs: dict[str, GateProcess | SharedGate] = {}
@@ -181,14 +193,38 @@ def _gates(
     for name, (fixture, args) in plan.items():
         if fixture in wanted:
             runs[name] = GateProcess(args, shared / name) if _claim(shared, name) else SharedGate(shared / name)
+    session.config.stash[_RUNS] = runs
+    return runs
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The gates start as soon as the run's tests are known, not when the first policy test runs.
+
+    A gate run is minutes of checkov and plans in a subprocess; started here it runs beside
+    the other tests of both workers (many of them wait on Terraform's provider, not the CPU),
+    so a policy test reached later finds it finished instead of holding its worker idle.
+    """
+    if not session.config.option.collectonly:
+        _start_gates(session)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """An owner waits for its runs, so a reader never waits for a killed one; then all stop."""
+    runs = session.config.stash.get(_RUNS, {})
     try:
-        yield runs
-        for run in runs.values():  # an owner waits for its runs, so a reader never waits for a killed one
-            if isinstance(run, GateProcess):
-                run.result()
+        if exitstatus != pytest.ExitCode.INTERRUPTED:
+            for run in runs.values():
+                if isinstance(run, GateProcess):
+                    run.wait()
     finally:
         for run in runs.values():
             run.stop()
+
+
+@pytest.fixture(scope="session")
+def _gates(request: pytest.FixtureRequest) -> dict[str, GateProcess | SharedGate]:
+    """The gate runs started at collection (:func:`pytest_collection_finish`)."""
+    return _start_gates(request.session)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ import pytest
 
 from tests.policy.conftest import GateRun
 
-pytestmark = pytest.mark.policy
+# Waiting for a gate run may outlast pytest's 900 s per test on a loaded machine; the gate's
+# own limit (1500 s, conftest.py) then says what it waited for.
+pytestmark = [pytest.mark.policy, pytest.mark.timeout(1800)]
 
 # (check, resource, what the mistake is): each must fail in the source scan and in the plan scan.
 EXPECTED_FAILURES = [
