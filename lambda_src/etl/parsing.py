@@ -347,8 +347,10 @@ def parse_object(
     """Read, validate and split one object into COPY rows, rejects and partial aggregates.
 
     Rows whose event_id is in ``exclude`` (already in the warehouse, or earlier in the same
-    batch) are left out and counted in ``excluded``: the loader re-parses an object that way
-    so that everything derived from it (sessions, purchases, days) counts new events only.
+    batch) are left out and counted in ``excluded``, so that everything derived from the
+    object (sessions, purchases, days) counts new events only. The loader gets that result
+    from :func:`etl.refold.refold` without a second parse; this is its reference (and its
+    fallback when an object's COPY text does not line up with its ids).
 
     ``declared`` is the writer's own count of the object's lines (S3 metadata): it is what
     the accounting checks against, and what tells how many events the unreadable remainder
