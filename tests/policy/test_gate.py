@@ -5,7 +5,7 @@ or justify their findings it fails and its message lists them (reports/security.
 full table).
 
 Each test that reads the whole-repository gate is marked ``slow``: that gate plans every env
-and example and runs checkov over the tree (about seven minutes on two cores), so it runs in
+and example and runs checkov over the tree (4.6 minutes on a quiet 2-core machine), so it runs in
 `make test-slow` (which CI runs after `make test`), not in `make test`. The same pipeline on
 the small fixture trees (tests/policy/test_custom_checks.py, test_insecure_fixture.py) stays
 in `make test`.
