@@ -46,7 +46,6 @@ _ID, _TS, _NAME, _SESSION, _USER, _ITEMS = (
     COL[c] for c in ("event_id", "event_ts", "event_name", "session_id", "user_id", "items"))
 _KEY_SPLITS = max(_SESSION, _USER) + 1  # split a line this far to reach its session key
 _NONE = b"\\N"
-_UNESCAPE = {b"\\\\": "\\", b"\\t": "\t", b"\\n": "\n", b"\\r": "\r"}
 
 
 def _text(field: bytes) -> str | None:
